@@ -1,0 +1,11 @@
+//! radraft's domain model: identifiers, the study lifecycle and the messages services
+//! exchange. This crate does no IO (see the invariants in ARCHITECTURE.md).
+
+pub mod message;
+pub mod sop_class;
+pub mod study;
+pub mod uid;
+
+pub use message::StudyReady;
+pub use study::{StudyState, TransitionError};
+pub use uid::{Uid, UidError};
