@@ -1,0 +1,47 @@
+//! The archive keeps every received DICOM object exactly as it was sent.
+//!
+//! Objects are addressed by an [`ArchiveKey`] derived from their UIDs and content hash, so
+//! identical bytes always land on the same key and different bytes never overwrite each other.
+
+mod key;
+mod local;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use key::ArchiveKey;
+pub use local::LocalArchive;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("could not write archive object {key}")]
+    Write {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not read archive object {key}")]
+    Read {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not delete archive object {key}")]
+    Delete {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("archive task failed to complete")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// A place to keep objects durably. `put` returns only once the bytes are on stable storage.
+#[async_trait]
+pub trait Archive: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` under `key`. Storing the same bytes again is a no-op.
+    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<(), ArchiveError>;
+    async fn get(&self, key: &ArchiveKey) -> Result<Vec<u8>, ArchiveError>;
+    /// Removes an object; used to roll back a write whose database row could not be committed.
+    async fn delete(&self, key: &ArchiveKey) -> Result<(), ArchiveError>;
+}

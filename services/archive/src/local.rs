@@ -1,0 +1,122 @@
+//! The local-filesystem archive: write to a temporary file, fsync, rename, fsync the folder.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::{Archive, ArchiveError, ArchiveKey};
+
+#[derive(Debug, Clone)]
+pub struct LocalArchive {
+    root: PathBuf,
+}
+
+impl LocalArchive {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn path_of(&self, key: &ArchiveKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+}
+
+/// Durably writes `bytes` to `path`. A crash leaves either no file or the whole file,
+/// never a torn one, because the rename is atomic and happens after the data is synced.
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if path.exists() {
+        // Keys embed the content hash, so an existing file already holds these bytes.
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "archive path has no parent"))?;
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4()));
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[async_trait]
+impl Archive for LocalArchive {
+    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<(), ArchiveError> {
+        let path = self.path_of(key);
+        tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+            .await?
+            .map_err(|source| ArchiveError::Write {
+                key: key.to_string(),
+                source,
+            })
+    }
+
+    async fn get(&self, key: &ArchiveKey) -> Result<Vec<u8>, ArchiveError> {
+        tokio::fs::read(self.path_of(key))
+            .await
+            .map_err(|source| ArchiveError::Read {
+                key: key.to_string(),
+                source,
+            })
+    }
+
+    async fn delete(&self, key: &ArchiveKey) -> Result<(), ArchiveError> {
+        match tokio::fs::remove_file(self.path_of(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(ArchiveError::Delete {
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use radraft_core::Uid;
+
+    fn key(hash: char) -> ArchiveKey {
+        let uid = |s| Uid::parse(s).unwrap();
+        ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &hash.to_string().repeat(64))
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = LocalArchive::new(dir.path());
+        let k = key('a');
+        archive.put(&k, Bytes::from_static(b"DICM bytes")).await.unwrap();
+        archive.put(&k, Bytes::from_static(b"DICM bytes")).await.unwrap();
+        assert_eq!(archive.get(&k).await.unwrap(), b"DICM bytes");
+
+        let folder = archive.path_of(&k).parent().unwrap().to_path_buf();
+        let names: Vec<_> = fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "only the object itself: {names:?}");
+
+        archive.delete(&k).await.unwrap();
+        assert!(archive.get(&k).await.is_err());
+        archive.delete(&k).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn versions_live_side_by_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = LocalArchive::new(dir.path());
+        archive.put(&key('a'), Bytes::from_static(b"one")).await.unwrap();
+        archive.put(&key('b'), Bytes::from_static(b"two")).await.unwrap();
+        assert_eq!(archive.get(&key('a')).await.unwrap(), b"one");
+        assert_eq!(archive.get(&key('b')).await.unwrap(), b"two");
+    }
+}

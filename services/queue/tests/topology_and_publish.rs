@@ -1,0 +1,62 @@
+//! The topology and confirmed publishing against the real RabbitMQ.
+
+use lapin::options::{BasicGetOptions, BasicRejectOptions, QueueDeleteOptions, ExchangeDeleteOptions};
+use radraft_core::{StudyReady, Uid};
+use radraft_queue::{Publisher, Topology, connect};
+
+fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+async fn cleanup(channel: &lapin::Channel, topology: &Topology) {
+    for queue in [&topology.work_queue, &topology.dead_letter_queue, &topology.retry_queue] {
+        let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
+    }
+    for exchange in [&topology.exchange, &topology.dead_letter_exchange, &topology.retry_exchange] {
+        let _ = channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+    }
+}
+
+#[tokio::test]
+async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
+    let topology = Topology::with_prefix(&format!("radraft-test-{}", uuid::Uuid::new_v4()));
+    let connection = connect(&amqp_url()).await.unwrap();
+    let publisher = Publisher::open(&connection, &topology).await.unwrap();
+    // Declaring again (as a second service would) must be accepted unchanged.
+    let channel = connection.create_channel().await.unwrap();
+    topology.declare(&channel).await.unwrap();
+
+    let message = StudyReady {
+        study_uid: Uid::parse("1.2.826.0.1.3680043.10.1234.1").unwrap(),
+        study_version: 1,
+        instance_count: 3,
+    };
+    publisher.publish_study_ready(&message).await.unwrap();
+
+    let delivery = channel
+        .basic_get(topology.work_queue.as_str().into(), BasicGetOptions::default())
+        .await
+        .unwrap()
+        .expect("the message is on the work queue");
+    assert_eq!(delivery.properties.delivery_mode(), &Some(2));
+    let body: StudyReady = serde_json::from_slice(&delivery.data).unwrap();
+    assert_eq!(body, message);
+
+    // A worker rejecting permanently sends the message to the dead-letter queue.
+    delivery.reject(BasicRejectOptions { requeue: false }).await.unwrap();
+    let mut dead = None;
+    for _ in 0..50 {
+        dead = channel
+            .basic_get(topology.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap();
+        if dead.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let dead = dead.expect("rejected message reaches the dead-letter queue");
+    assert_eq!(serde_json::from_slice::<StudyReady>(&dead.data).unwrap(), message);
+
+    cleanup(&channel, &topology).await;
+}

@@ -1,0 +1,88 @@
+//! Postgres access for radraft. Every query lives here, behind typed methods, and each is
+//! exercised by this crate's tests against a real database.
+
+mod audit;
+mod cursor;
+mod instances;
+mod settle;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+pub use audit::AuditEvent;
+pub use instances::{NewInstance, Recorded};
+pub use settle::PendingBatch;
+
+/// The migrations in `migrations/`, embedded so every service can bring a database up to date.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not connect to Postgres")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not apply migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query `{operation}` failed")]
+    Query {
+        operation: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("series {series_uid} already belongs to study {existing_study}, not {study_uid}")]
+    SeriesInOtherStudy {
+        series_uid: String,
+        study_uid: String,
+        existing_study: String,
+    },
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (the database was unreachable or busy) rather
+    /// than the request itself being wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect(_) => true,
+            Self::Query { source, .. } => matches!(
+                source,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Attaches the operation name to a sqlx error.
+pub(crate) fn query_failed(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { operation, source }
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(database_url)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}
