@@ -41,8 +41,10 @@ mod tests {
     #[test]
     fn different_bytes_give_different_keys() {
         let uid = |s| Uid::parse(s).unwrap();
-        let a = ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &"a".repeat(64));
-        let b = ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &"b".repeat(64));
+        let a =
+            ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &"a".repeat(64));
+        let b =
+            ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &"b".repeat(64));
         assert_eq!(a.as_str(), "1.2/1.2.3/1.2.3.4-aaaaaaaaaaaaaaaa.dcm");
         assert_ne!(a, b);
     }

@@ -36,11 +36,18 @@ pub enum ArchiveError {
     Join(#[from] tokio::task::JoinError),
 }
 
+/// What a `put` did, so a caller that fails later knows whether to roll the write back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    AlreadyPresent,
+}
+
 /// A place to keep objects durably. `put` returns only once the bytes are on stable storage.
 #[async_trait]
 pub trait Archive: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key`. Storing the same bytes again is a no-op.
-    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<(), ArchiveError>;
+    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<Put, ArchiveError>;
     async fn get(&self, key: &ArchiveKey) -> Result<Vec<u8>, ArchiveError>;
     /// Removes an object; used to roll back a write whose database row could not be committed.
     async fn delete(&self, key: &ArchiveKey) -> Result<(), ArchiveError>;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::{Archive, ArchiveError, ArchiveKey};
+use crate::{Archive, ArchiveError, ArchiveKey, Put};
 
 #[derive(Debug, Clone)]
 pub struct LocalArchive {
@@ -26,10 +26,10 @@ impl LocalArchive {
 
 /// Durably writes `bytes` to `path`. A crash leaves either no file or the whole file,
 /// never a torn one, because the rename is atomic and happens after the data is synced.
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<Put> {
     if path.exists() {
         // Keys embed the content hash, so an existing file already holds these bytes.
-        return Ok(());
+        return Ok(Put::AlreadyPresent);
     }
     let dir = path
         .parent()
@@ -46,12 +46,12 @@ fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result
+    result.map(|()| Put::Created)
 }
 
 #[async_trait]
 impl Archive for LocalArchive {
-    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<(), ArchiveError> {
+    async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<Put, ArchiveError> {
         let path = self.path_of(key);
         tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
             .await?
@@ -89,7 +89,12 @@ mod tests {
 
     fn key(hash: char) -> ArchiveKey {
         let uid = |s| Uid::parse(s).unwrap();
-        ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &hash.to_string().repeat(64))
+        ArchiveKey::for_instance(
+            &uid("1.2"),
+            &uid("1.2.3"),
+            &uid("1.2.3.4"),
+            &hash.to_string().repeat(64),
+        )
     }
 
     #[tokio::test]
@@ -97,12 +102,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = LocalArchive::new(dir.path());
         let k = key('a');
-        archive.put(&k, Bytes::from_static(b"DICM bytes")).await.unwrap();
-        archive.put(&k, Bytes::from_static(b"DICM bytes")).await.unwrap();
+        assert_eq!(
+            archive
+                .put(&k, Bytes::from_static(b"DICM bytes"))
+                .await
+                .unwrap(),
+            Put::Created
+        );
+        assert_eq!(
+            archive
+                .put(&k, Bytes::from_static(b"DICM bytes"))
+                .await
+                .unwrap(),
+            Put::AlreadyPresent
+        );
         assert_eq!(archive.get(&k).await.unwrap(), b"DICM bytes");
 
         let folder = archive.path_of(&k).parent().unwrap().to_path_buf();
-        let names: Vec<_> = fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "only the object itself: {names:?}");
 
         archive.delete(&k).await.unwrap();
@@ -114,8 +134,14 @@ mod tests {
     async fn versions_live_side_by_side() {
         let dir = tempfile::tempdir().unwrap();
         let archive = LocalArchive::new(dir.path());
-        archive.put(&key('a'), Bytes::from_static(b"one")).await.unwrap();
-        archive.put(&key('b'), Bytes::from_static(b"two")).await.unwrap();
+        archive
+            .put(&key('a'), Bytes::from_static(b"one"))
+            .await
+            .unwrap();
+        archive
+            .put(&key('b'), Bytes::from_static(b"two"))
+            .await
+            .unwrap();
         assert_eq!(archive.get(&key('a')).await.unwrap(), b"one");
         assert_eq!(archive.get(&key('b')).await.unwrap(), b"two");
     }

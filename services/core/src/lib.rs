@@ -4,6 +4,7 @@
 pub mod message;
 pub mod sop_class;
 pub mod study;
+pub mod transfer_syntax;
 pub mod uid;
 
 pub use message::StudyReady;

@@ -40,7 +40,8 @@ mod tests {
 
     #[test]
     fn refuses_unknown_fields_so_phi_cannot_ride_along() {
-        let with_extra = r#"{"study_uid":"1.2","study_version":1,"instance_count":1,"patient_name":"X"}"#;
+        let with_extra =
+            r#"{"study_uid":"1.2","study_version":1,"instance_count":1,"patient_name":"X"}"#;
         assert!(serde_json::from_str::<StudyReady>(with_extra).is_err());
     }
 }

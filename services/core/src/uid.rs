@@ -107,7 +107,10 @@ mod tests {
             Uid::parse(&"1".repeat(65)),
             Err(UidError::TooLong { len: 65 })
         );
-        assert!(Uid::parse("0.1").is_ok(), "a lone zero is a valid component");
+        assert!(
+            Uid::parse("0.1").is_ok(),
+            "a lone zero is a valid component"
+        );
     }
 
     #[test]

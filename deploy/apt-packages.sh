@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages radraft's build and tests need, if any is missing:
+# dcmtk (dcmsend, echoscu, dcmodify, transcoders), Orthanc with DICOMweb, gdcm's tools
+# (JPEG 2000 fixtures), cmake (CharLS build), and the Postgres client tools.
+set -euo pipefail
+
+packages=(dcmtk orthanc orthanc-dicomweb libgdcm-tools cmake pkg-config postgresql-client curl unzip)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    # policy-rc.d may refuse to start Orthanc's service; we start Orthanc ourselves.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
+        dpkg-query -W dcmtk orthanc >/dev/null
+    }
+fi

@@ -1,0 +1,234 @@
+//! The gateway's configuration: read from `RADRAFT_GATEWAY__*` variables, validated before
+//! anything connects, every problem reported at once.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
+
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub database_url: String,
+    pub amqp_url: String,
+    /// Prefix of every exchange and queue name (see `radraft_queue::Topology`).
+    pub queue_prefix: String,
+    pub ae_title: String,
+    pub dimse_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub allowed_calling_aes: AllowedAes,
+    pub archive_dir: PathBuf,
+    /// How long a study must receive nothing before it counts as complete.
+    pub quiet_period: Duration,
+    pub max_instance_bytes: u64,
+    pub orthanc: Option<OrthancConfig>,
+}
+
+/// Which calling AE titles may open an association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedAes {
+    Any,
+    Only(Vec<String>),
+}
+
+impl AllowedAes {
+    pub fn allows(&self, calling_ae: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(list) => list.iter().any(|ae| ae == calling_ae.trim()),
+        }
+    }
+}
+
+impl FromStr for AllowedAes {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "*" {
+            return Ok(Self::Any);
+        }
+        let list: Vec<String> = s
+            .split(',')
+            .map(|ae| ae.trim().to_owned())
+            .filter(|ae| !ae.is_empty())
+            .collect();
+        if let Some(bad) = list.iter().find(|ae| ae.len() > 16) {
+            return Err(format!("AE title {bad:?} is longer than 16 characters"));
+        }
+        Ok(Self::Only(list))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OrthancConfig {
+    /// Names the feed cursor and the calling AE recorded for pulled instances.
+    pub name: String,
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid gateway configuration:\n  {}", problems.join("\n  "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl GatewayConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut env = Env {
+            vars,
+            problems: Vec::new(),
+        };
+        let orthanc_url = env.optional::<String>("ORTHANC__URL");
+        let orthanc = orthanc_url.map(|url| OrthancConfig {
+            name: env.get("ORTHANC__NAME", "orthanc".to_owned()),
+            url: url.trim_end_matches('/').to_owned(),
+            username: env.optional("ORTHANC__USERNAME"),
+            password: env
+                .optional::<String>("ORTHANC__PASSWORD")
+                .map(SecretString::from),
+            poll_interval: Duration::from_millis(env.get("ORTHANC__POLL_MS", 1000)),
+        });
+        let config = Self {
+            database_url: env
+                .get_or_global("DATABASE_URL", "postgres://root@127.0.0.1:5432/radraft"),
+            amqp_url: env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
+            ae_title: env.get("AE_TITLE", "RADRAFT".to_owned()),
+            dimse_addr: env.get("DIMSE_ADDR", SocketAddr::from(([0, 0, 0, 0], 11112))),
+            http_addr: env.get("HTTP_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080))),
+            allowed_calling_aes: env.get("ALLOWED_CALLING_AES", AllowedAes::Any),
+            archive_dir: env.get("ARCHIVE_DIR", PathBuf::from("var/archive")),
+            quiet_period: Duration::from_millis(env.get("QUIET_PERIOD_MS", 30_000)),
+            max_instance_bytes: env.get("MAX_INSTANCE_BYTES", 1 << 30),
+            orthanc,
+        };
+        config.validate(&mut env.problems);
+        if env.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                problems: env.problems,
+            })
+        }
+    }
+
+    fn validate(&self, problems: &mut Vec<String>) {
+        if self.ae_title.is_empty() || self.ae_title.len() > 16 {
+            problems.push(format!(
+                "{ENV_PREFIX}AE_TITLE must be 1 to 16 characters, got {:?}",
+                self.ae_title
+            ));
+        }
+        for (name, url, schemes) in [
+            (
+                "DATABASE_URL",
+                &self.database_url,
+                &["postgres", "postgresql"][..],
+            ),
+            ("AMQP_URL", &self.amqp_url, &["amqp", "amqps"][..]),
+        ] {
+            if !schemes.iter().any(|s| url.starts_with(&format!("{s}://"))) {
+                problems.push(format!(
+                    "{ENV_PREFIX}{name} must start with {}://",
+                    schemes[0]
+                ));
+            }
+        }
+        if let Some(orthanc) = &self.orthanc
+            && !(orthanc.url.starts_with("http://") || orthanc.url.starts_with("https://"))
+        {
+            problems.push(format!("{ENV_PREFIX}ORTHANC__URL must be an http(s) URL"));
+        }
+        if self.max_instance_bytes == 0 {
+            problems.push(format!("{ENV_PREFIX}MAX_INSTANCE_BYTES must be above 0"));
+        }
+    }
+}
+
+struct Env {
+    vars: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Env {
+    fn optional<T: FromStr>(&mut self, key: &str) -> Option<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let name = format!("{ENV_PREFIX}{key}");
+        let raw = self.vars.get(&name)?;
+        match raw.parse() {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.problems.push(format!("{name}={raw:?}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn get<T: FromStr>(&mut self, key: &str, default: T) -> T
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.optional(key).unwrap_or(default)
+    }
+
+    /// Connection URLs may also come from the conventional unprefixed variable.
+    fn get_or_global(&mut self, key: &str, default: &str) -> String {
+        let global = self.vars.get(key).cloned();
+        self.optional(key)
+            .or(global)
+            .unwrap_or_else(|| default.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_usable() {
+        let config = GatewayConfig::from_vars(HashMap::new()).unwrap();
+        assert_eq!(config.ae_title, "RADRAFT");
+        assert_eq!(config.quiet_period, Duration::from_secs(30));
+        assert!(config.orthanc.is_none());
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let err = GatewayConfig::from_vars(vars(&[
+            ("QUIET_PERIOD_MS", "soon"),
+            ("AE_TITLE", "A-TITLE-FAR-TOO-LONG"),
+            ("AMQP_URL", "http://x"),
+            ("ALLOWED_CALLING_AES", "OK,THIS-ONE-IS-TOO-LONG"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(err.to_string().contains("QUIET_PERIOD_MS=\"soon\""));
+    }
+
+    #[test]
+    fn allow_list_parses() {
+        let only: AllowedAes = "MODALITY1, PACS ".parse().unwrap();
+        assert!(only.allows("PACS"));
+        assert!(!only.allows("INTRUDER"));
+        assert!("*".parse::<AllowedAes>().unwrap().allows("ANYONE"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Why an object was refused, and how each door reports it to the sender.
+
+use radraft_archive::ArchiveError;
+use radraft_core::UidError;
+use radraft_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("object is {size} bytes, over the limit of {limit}")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("not a readable DICOM object: {reason}")]
+    NotDicom { reason: String },
+    #[error("required attribute {name} is missing")]
+    MissingAttribute { name: &'static str },
+    #[error("attribute {name} is not a valid UID: {source}")]
+    InvalidUid {
+        name: &'static str,
+        #[source]
+        source: UidError,
+    },
+    #[error("SOP class {uid} is not an image storage class radraft accepts")]
+    UnsupportedSopClass { uid: String },
+    #[error("transfer syntax {uid} cannot be decoded by radraft")]
+    UnsupportedTransferSyntax { uid: String },
+    #[error("could not archive the object")]
+    Archive(#[from] ArchiveError),
+    #[error("could not index the object")]
+    Index(#[from] StoreError),
+    #[error("ingest task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// C-STORE response statuses (PS3.4 Annex B.2.3 and PS3.7 Annex C).
+pub mod status {
+    pub const SUCCESS: u16 = 0x0000;
+    pub const OUT_OF_RESOURCES: u16 = 0xA700;
+    pub const DATASET_DOES_NOT_MATCH_SOP_CLASS: u16 = 0xA900;
+    pub const CANNOT_UNDERSTAND: u16 = 0xC000;
+    pub const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
+    pub const PROCESSING_FAILURE: u16 = 0x0110;
+}
+
+impl IngestError {
+    /// Whether the sender's object is at fault (retrying it unchanged will fail again).
+    pub fn is_sender_fault(&self) -> bool {
+        match self {
+            Self::Archive(_) | Self::Task(_) => false,
+            Self::Index(error) => matches!(error, StoreError::SeriesInOtherStudy { .. }),
+            _ => true,
+        }
+    }
+
+    pub fn dimse_status(&self) -> u16 {
+        match self {
+            Self::TooLarge { .. } => status::OUT_OF_RESOURCES,
+            Self::NotDicom { .. } => status::CANNOT_UNDERSTAND,
+            Self::MissingAttribute { .. } | Self::InvalidUid { .. } => {
+                status::DATASET_DOES_NOT_MATCH_SOP_CLASS
+            }
+            Self::UnsupportedSopClass { .. } => status::SOP_CLASS_NOT_SUPPORTED,
+            Self::UnsupportedTransferSyntax { .. } => status::CANNOT_UNDERSTAND,
+            Self::Index(StoreError::SeriesInOtherStudy { .. }) => {
+                status::DATASET_DOES_NOT_MATCH_SOP_CLASS
+            }
+            Self::Archive(_) | Self::Index(_) => status::OUT_OF_RESOURCES,
+            Self::Task(_) => status::PROCESSING_FAILURE,
+        }
+    }
+
+    /// The DICOMweb failure reason code for a FailedSOPSequence item (PS3.18 Table I.2-3).
+    pub fn stow_failure_reason(&self) -> u16 {
+        self.dimse_status()
+    }
+
+    /// A stable, PHI-free code naming the failure for logs and HTTP clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "too_large",
+            Self::NotDicom { .. } => "not_dicom",
+            Self::MissingAttribute { .. } => "missing_attribute",
+            Self::InvalidUid { .. } => "invalid_uid",
+            Self::UnsupportedSopClass { .. } => "unsupported_sop_class",
+            Self::UnsupportedTransferSyntax { .. } => "unsupported_transfer_syntax",
+            Self::Archive(_) => "archive_unavailable",
+            Self::Index(StoreError::SeriesInOtherStudy { .. }) => "series_in_other_study",
+            Self::Index(_) => "database_unavailable",
+            Self::Task(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The one path every received object takes, whatever door it came through: validate,
+//! archive durably, index in Postgres. Success is reported to the sender only after both.
+
+mod error;
+mod parse;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use radraft_archive::{Archive, ArchiveKey, Put};
+use radraft_store::{NewInstance, Recorded, Store};
+use tracing::warn;
+
+pub use error::{IngestError, status};
+pub use parse::Parsed;
+
+/// The door an object came through, recorded with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Dimse,
+    Stow,
+    Orthanc,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dimse => "dimse",
+            Self::Stow => "stow",
+            Self::Orthanc => "orthanc",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub source: Source,
+    /// The calling AE title for DIMSE, or the name of the pulling connector.
+    pub calling_ae: Option<String>,
+}
+
+/// What happened to a stored object: its identity and whether it was new.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub study_uid: String,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub recorded: Recorded,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    archive: Arc<dyn Archive>,
+    store: Store,
+    max_instance_bytes: u64,
+}
+
+impl Ingestor {
+    pub fn new(archive: Arc<dyn Archive>, store: Store, max_instance_bytes: u64) -> Self {
+        Self {
+            archive,
+            store,
+            max_instance_bytes,
+        }
+    }
+
+    pub fn max_instance_bytes(&self) -> u64 {
+        self.max_instance_bytes
+    }
+
+    /// Ingests a DICOM Part 10 file (STOW-RS part, Orthanc download), stored byte for byte.
+    pub async fn ingest_file(&self, file: Bytes, origin: &Origin) -> Result<Ingested, IngestError> {
+        self.check_size(file.len())?;
+        let parsed = tokio::task::spawn_blocking(move || parse::part10(file)).await??;
+        self.store(parsed, origin).await
+    }
+
+    /// Ingests a C-STORE data set received in `transfer_syntax`; the archived file is the
+    /// data set exactly as sent, behind a file meta group we write.
+    pub async fn ingest_dataset(
+        &self,
+        dataset: Vec<u8>,
+        transfer_syntax: String,
+        origin: &Origin,
+    ) -> Result<Ingested, IngestError> {
+        self.check_size(dataset.len())?;
+        let calling_ae = origin.calling_ae.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::dataset(dataset, &transfer_syntax, calling_ae.as_deref())
+        })
+        .await??;
+        self.store(parsed, origin).await
+    }
+
+    fn check_size(&self, size: usize) -> Result<(), IngestError> {
+        let size = size as u64;
+        if size > self.max_instance_bytes {
+            return Err(IngestError::TooLarge {
+                size,
+                limit: self.max_instance_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    async fn store(&self, parsed: Parsed, origin: &Origin) -> Result<Ingested, IngestError> {
+        let key = ArchiveKey::for_instance(
+            &parsed.study_uid,
+            &parsed.series_uid,
+            &parsed.sop_instance_uid,
+            &parsed.sha256,
+        );
+        let size_bytes = parsed.file.len() as i64;
+        let put = self.archive.put(&key, parsed.file).await?;
+        let new = NewInstance {
+            study_uid: parsed.study_uid.to_string(),
+            series_uid: parsed.series_uid.to_string(),
+            sop_instance_uid: parsed.sop_instance_uid.to_string(),
+            sop_class_uid: parsed.sop_class_uid.clone(),
+            modality: parsed.modality,
+            transfer_syntax_uid: parsed.transfer_syntax_uid,
+            archive_key: key.to_string(),
+            sha256: parsed.sha256,
+            size_bytes,
+            calling_ae: origin.calling_ae.clone(),
+            source: origin.source.as_str(),
+        };
+        match self.store.record_instance(&new).await {
+            Ok(recorded) => Ok(Ingested {
+                study_uid: new.study_uid,
+                sop_class_uid: new.sop_class_uid,
+                sop_instance_uid: new.sop_instance_uid,
+                recorded,
+            }),
+            Err(error) => {
+                // Nothing partial may stay: an archived file without its row is removed,
+                // unless it was already there (then a committed row owns it).
+                if put == Put::Created
+                    && let Err(cleanup) = self.archive.delete(&key).await
+                {
+                    warn!(error = %cleanup, sop_instance_uid = %new.sop_instance_uid, "could not roll back archive write");
+                }
+                Err(error.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! DICOMweb STOW-RS: `POST /dicom-web/studies` with a `multipart/related` body of
+//! `application/dicom` parts (PS3.18 §10.5). Each part goes through the same ingest path
+//! as C-STORE; the response lists what was stored and what failed, and why.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tracing::warn;
+
+use crate::api_error::ApiError;
+use crate::ingest::{IngestError, Ingestor, Origin, Source};
+
+const DICOM_JSON: &str = "application/dicom+json";
+
+pub fn router(ingestor: Ingestor) -> Router {
+    Router::new()
+        .route("/dicom-web/studies", post(store_instances))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(ingestor)
+}
+
+async fn store_instances(
+    State(ingestor): State<Ingestor>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let boundary = multipart_boundary(&headers)?;
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().per_field(ingestor.max_instance_bytes()));
+    let mut multipart =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let origin = Origin {
+        source: Source::Stow,
+        calling_ae: None,
+    };
+    let mut outcome = Outcome::default();
+    while let Some(part) = multipart.next_field().await.map_err(multipart_error)? {
+        if let Some(kind) = part.content_type()
+            && kind.essence_str() != "application/dicom"
+        {
+            outcome.failed(&IngestError::NotDicom {
+                reason: format!("part has content type {kind}, expected application/dicom"),
+            });
+            continue;
+        }
+        let bytes = part.bytes().await.map_err(multipart_error)?;
+        match ingestor.ingest_file(bytes, &origin).await {
+            Ok(stored) => outcome.stored(&stored.sop_class_uid, &stored.sop_instance_uid),
+            Err(error) if error.is_sender_fault() => outcome.failed(&error),
+            Err(error) => {
+                warn!(%error, code = error.code(), "STOW-RS part could not be stored");
+                return Err(ApiError::unavailable());
+            }
+        }
+    }
+    outcome.into_response()
+}
+
+/// Extracts the boundary of a `multipart/related; type="application/dicom"` request.
+fn multipart_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
+    let raw = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::unsupported_media_type(
+                "the request has no Content-Type; expected multipart/related",
+            )
+        })?;
+    let mime: mime::Mime = raw.parse().map_err(|_| {
+        ApiError::unsupported_media_type("the Content-Type is not a valid media type")
+    })?;
+    if mime.essence_str() != "multipart/related" {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body is {}, STOW-RS needs multipart/related",
+            mime.essence_str()
+        )));
+    }
+    if let Some(kind) = mime.get_param("type")
+        && kind.as_str() != "application/dicom"
+    {
+        return Err(ApiError::unsupported_media_type(format!(
+            "only type=\"application/dicom\" parts are accepted, not {}",
+            kind.as_str()
+        )));
+    }
+    mime.get_param(mime::BOUNDARY)
+        .map(|b| b.to_string())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "malformed_multipart",
+                "the multipart Content-Type has no boundary",
+            )
+        })
+}
+
+fn multipart_error(error: multer::Error) -> ApiError {
+    match error {
+        multer::Error::FieldSizeExceeded { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a part is over the limit of {limit} bytes"),
+        ),
+        other => ApiError::bad_request(
+            "malformed_multipart",
+            format!("the multipart body is malformed: {other}"),
+        ),
+    }
+}
+
+/// The STOW-RS response: ReferencedSOPSequence and FailedSOPSequence (PS3.18 §10.5.3).
+#[derive(Default)]
+struct Outcome {
+    referenced: Vec<Value>,
+    failed: Vec<Value>,
+    reasons: Vec<String>,
+}
+
+impl Outcome {
+    fn stored(&mut self, sop_class: &str, sop_instance: &str) {
+        self.referenced.push(json!({
+            "00081150": { "vr": "UI", "Value": [sop_class] },
+            "00081155": { "vr": "UI", "Value": [sop_instance] },
+        }));
+    }
+
+    fn failed(&mut self, error: &IngestError) {
+        let part = self.referenced.len() + self.failed.len() + 1;
+        self.failed
+            .push(json!({ "00081197": { "vr": "US", "Value": [error.stow_failure_reason()] } }));
+        self.reasons
+            .push(format!("part {part}: {} ({error})", error.code()));
+    }
+
+    fn into_response(self) -> Result<Response, ApiError> {
+        if self.referenced.is_empty() && self.failed.is_empty() {
+            return Err(ApiError::bad_request(
+                "empty_body",
+                "the multipart body has no parts",
+            ));
+        }
+        let status = match (self.referenced.is_empty(), self.failed.is_empty()) {
+            (_, true) => StatusCode::OK,
+            (false, false) => StatusCode::ACCEPTED,
+            (true, false) => StatusCode::CONFLICT,
+        };
+        let mut body = serde_json::Map::new();
+        if !self.referenced.is_empty() {
+            body.insert(
+                "00081199".into(),
+                json!({ "vr": "SQ", "Value": self.referenced }),
+            );
+        }
+        if !self.failed.is_empty() {
+            body.insert(
+                "00081198".into(),
+                json!({ "vr": "SQ", "Value": self.failed }),
+            );
+        }
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, DICOM_JSON)],
+            Value::Object(body).to_string(),
+        )
+            .into_response();
+        if !self.reasons.is_empty() {
+            let text = self.reasons.join("; ").replace('"', "'");
+            if let Ok(value) = HeaderValue::from_str(&format!("299 radraft \"{text}\"")) {
+                response.headers_mut().insert(header::WARNING, value);
+            }
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,147 @@
+//! A gateway running in-process on free ports, with its own database, archive and queues.
+//! The parts outlive one gateway, so a test can stop it and start another on the same state.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use radraft_gateway::config::{AllowedAes, OrthancConfig};
+use radraft_gateway::{App, GatewayConfig};
+use radraft_queue::Topology;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{WorkQueue, amqp_url};
+use crate::db::TestDb;
+
+pub const AE_TITLE: &str = "RADRAFT";
+pub const SENDER_AE: &str = "MODALITY1";
+
+/// Everything a gateway keeps between runs.
+pub struct Setup {
+    pub db: TestDb,
+    pub archive: tempfile::TempDir,
+    pub topology: Topology,
+    pub queue: WorkQueue,
+}
+
+#[derive(Clone)]
+pub struct Options {
+    pub quiet_period: Duration,
+    pub max_instance_bytes: u64,
+    pub allowed_calling_aes: AllowedAes,
+    pub orthanc: Option<OrthancConfig>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            quiet_period: Duration::from_millis(1000),
+            max_instance_bytes: 64 << 20,
+            allowed_calling_aes: AllowedAes::Only(vec![SENDER_AE.into(), "ORTHANC".into()]),
+            orthanc: None,
+        }
+    }
+}
+
+pub struct Running {
+    pub dimse_port: u16,
+    pub http_port: u16,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Setup {
+    pub async fn new() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
+        let db = TestDb::create().await;
+        let topology =
+            Topology::with_prefix(&format!("radraft-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let queue = WorkQueue::open(&topology).await;
+        Self {
+            db,
+            archive: tempfile::tempdir().unwrap(),
+            topology,
+            queue,
+        }
+    }
+
+    pub fn archive_dir(&self) -> &Path {
+        self.archive.path()
+    }
+
+    pub async fn start(&self, options: Options) -> Running {
+        let config = GatewayConfig {
+            database_url: self.db.url.clone(),
+            amqp_url: amqp_url(),
+            queue_prefix: self.topology.exchange.clone(),
+            ae_title: AE_TITLE.into(),
+            dimse_addr: "127.0.0.1:0".parse().unwrap(),
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            allowed_calling_aes: options.allowed_calling_aes,
+            archive_dir: PathBuf::from(self.archive.path()),
+            quiet_period: options.quiet_period,
+            max_instance_bytes: options.max_instance_bytes,
+            orthanc: options.orthanc,
+        };
+        let app = App::build(config).await.expect("gateway starts");
+        let dimse_port = app.dimse_addr().unwrap().port();
+        let http_port = app.http_addr().unwrap().port();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            app.run(token).await.expect("gateway runs cleanly");
+        });
+        Running {
+            dimse_port,
+            http_port,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Every file in the archive (temporary files included, so leftovers are caught).
+    pub fn archived_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(self.archive.path(), &mut files);
+        files.sort();
+        files
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let pool = self.db.pool().await;
+        let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    }
+
+    pub async fn teardown(self) {
+        self.queue.delete().await;
+    }
+}
+
+impl Running {
+    pub fn stow_url(&self) -> String {
+        format!("http://127.0.0.1:{}/dicom-web/studies", self.http_port)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("gateway stops within 10 s")
+            .expect("gateway task did not panic");
+    }
+}

@@ -1,0 +1,14 @@
+//! Shared harness for the end-to-end tests: a fresh database, a gateway on free ports with
+//! its own queue names, the fixture studies, and the real dcmtk tools to send them.
+//! Harness code may panic: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod broker;
+pub mod db;
+pub mod dicom_file;
+pub mod fixtures;
+pub mod gateway;
+pub mod orthanc;
+pub mod pacs;
+pub mod scu;
+pub mod stow;

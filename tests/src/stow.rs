@@ -1,0 +1,70 @@
+//! A STOW-RS client: builds `multipart/related` bodies the way DICOMweb senders do.
+
+pub const BOUNDARY: &str = "radraft-e2e-boundary-7d1f";
+
+pub struct StowResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub warning: Option<String>,
+}
+
+/// Builds a multipart/related body with one `application/dicom` part per file.
+pub fn body(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(part);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+pub async fn post(url: &str, content_type: &str, body: Vec<u8>) -> StowResponse {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .header("accept", "application/dicom+json")
+        .body(body)
+        .send()
+        .await
+        .expect("gateway answers HTTP");
+    let status = response.status().as_u16();
+    let warning = response
+        .headers()
+        .get("warning")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    StowResponse {
+        status,
+        body,
+        warning,
+    }
+}
+
+pub async fn store(url: &str, parts: &[Vec<u8>]) -> StowResponse {
+    let content_type =
+        format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}");
+    post(url, &content_type, body(parts)).await
+}
+
+/// The FailureReason codes of a response's FailedSOPSequence.
+pub fn failure_reasons(body: &serde_json::Value) -> Vec<u64> {
+    body["00081198"]["Value"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["00081197"]["Value"][0].as_u64())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn stored_count(body: &serde_json::Value) -> usize {
+    body["00081199"]["Value"].as_array().map_or(0, Vec::len)
+}
