@@ -12,3 +12,4 @@ pub mod orthanc;
 pub mod pacs;
 pub mod scu;
 pub mod stow;
+pub mod synthetic;

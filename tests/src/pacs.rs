@@ -8,6 +8,7 @@ pub fn dcmsend(port: u16, calling_ae: &str, files: &[&Path]) -> Output {
     let mut command = std::process::Command::new("dcmsend");
     command
         .args([
+            "-v",
             "-aet",
             calling_ae,
             "-aec",
@@ -21,9 +22,25 @@ pub fn dcmsend(port: u16, calling_ae: &str, files: &[&Path]) -> Output {
     command.output().expect("dcmsend is installed (apt: dcmtk)")
 }
 
-/// Whether `dcmsend` reported every file as stored successfully.
+/// Whether `dcmsend` reported every file as stored successfully. dcmsend exits 0 even when
+/// the peer refuses instances, so its verbose status summary is read instead.
 pub fn all_stored(output: &Output) -> bool {
-    output.status.success() && !String::from_utf8_lossy(&output.stderr).contains("E: ")
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let count = |label: &str| {
+        text.lines()
+            .find(|line| line.contains(label))
+            .and_then(|line| line.rsplit(':').next())
+            .and_then(|n| n.trim().parse::<u32>().ok())
+    };
+    let total = count("Number of SOP instances");
+    output.status.success()
+        && total.is_some_and(|n| n > 0)
+        && count("with status SUCCESS") == total
+        && !text.contains("E: ")
 }
 
 pub fn echoscu(port: u16, calling_ae: &str) -> Output {

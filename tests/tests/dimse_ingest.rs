@@ -164,7 +164,7 @@ async fn changed_bytes_under_the_same_sop_instance_uid_are_kept_as_a_new_version
     let changed = dir.path().join("changed.dcm");
     std::fs::copy(&original, &changed).unwrap();
     let modified = std::process::Command::new("dcmodify")
-        .args(["-nb", "-m", "(0008,103e)=REVISED SERIES DESCRIPTION"])
+        .args(["-nb", "-i", "(0008,103e)=REVISED SERIES DESCRIPTION"])
         .arg(&changed)
         .output()
         .unwrap();

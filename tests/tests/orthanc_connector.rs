@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use radraft_e2e::gateway::{Options, SENDER_AE, Setup};
+use radraft_e2e::fixtures;
+use radraft_e2e::gateway::{Options, Setup};
 use radraft_e2e::orthanc::{self, Orthanc};
-use radraft_e2e::{fixtures, pacs};
 use radraft_gateway::config::OrthancConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,13 +25,25 @@ async fn a_stable_study_in_orthanc_is_pulled_and_announced() {
     };
     let gateway = setup.start(options).await;
 
+    // Fed through Orthanc's REST API, which keeps each file exactly as uploaded (dcmsend to
+    // Debian's Orthanc 1.10 gets compressed objects decompressed during negotiation).
     let files = fixtures::files("mixed");
-    let mixed = fixtures::path("mixed");
-    let port = orthanc.dicom_port;
-    let sent = tokio::task::spawn_blocking(move || pacs::dcmsend(port, SENDER_AE, &[&mixed]))
-        .await
-        .unwrap();
-    assert!(pacs::all_stored(&sent), "{}", pacs::describe(&sent));
+    let client = reqwest::Client::new();
+    for file in &files {
+        let response = client
+            .post(format!("{}/instances", orthanc.url()))
+            .basic_auth(orthanc::USER, Some(orthanc::PASSWORD))
+            .body(std::fs::read(file).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "Orthanc refused {}: {}",
+            file.display(),
+            response.status()
+        );
+    }
 
     // Orthanc waits StableAge (1 s), the gateway polls, pulls, then waits its quiet period.
     let ready = setup

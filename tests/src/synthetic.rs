@@ -1,0 +1,80 @@
+//! Hand-built DICOM objects for the bad-input tests, encoded with dicom-rs.
+
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN;
+
+pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+pub const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+
+/// A small 8x8 CT image. `sop_instance_uid: None` leaves the attribute out.
+pub fn ct_image(sop_class: &str, sop_instance_uid: Option<&str>) -> InMemDicomObject {
+    let mut object = InMemDicomObject::new_empty();
+    let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
+    put(tags::SOP_CLASS_UID, VR::UI, sop_class.into());
+    if let Some(uid) = sop_instance_uid {
+        put(tags::SOP_INSTANCE_UID, VR::UI, uid.into());
+    }
+    put(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        "1.2.826.0.1.3680043.10.1234.99".into(),
+    );
+    put(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        "1.2.826.0.1.3680043.10.1234.99.1".into(),
+    );
+    put(tags::MODALITY, VR::CS, "CT".into());
+    put(tags::PATIENT_NAME, VR::PN, "SYNTHETIC^BAD".into());
+    put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1_u16));
+    put(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        "MONOCHROME2".into(),
+    );
+    put(tags::ROWS, VR::US, PrimitiveValue::from(8_u16));
+    put(tags::COLUMNS, VR::US, PrimitiveValue::from(8_u16));
+    put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16_u16));
+    put(tags::BITS_STORED, VR::US, PrimitiveValue::from(12_u16));
+    put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(11_u16));
+    put(
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(0_u16),
+    );
+    put(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::from(vec![0_u8; 128]),
+    );
+    object
+}
+
+/// The data set encoded in Explicit VR Little Endian, as a C-STORE carries it.
+pub fn encode_dataset(object: &InMemDicomObject) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    object
+        .write_dataset_with_ts(&mut bytes, &EXPLICIT_VR_LITTLE_ENDIAN.erased())
+        .unwrap();
+    bytes
+}
+
+/// A Part 10 file; the meta group names `meta_sop_instance` even when the data set lacks it.
+pub fn encode_file(
+    object: InMemDicomObject,
+    meta_sop_class: &str,
+    meta_sop_instance: &str,
+) -> Vec<u8> {
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(meta_sop_class)
+        .media_storage_sop_instance_uid(meta_sop_instance)
+        .transfer_syntax(EXPLICIT_LE)
+        .build()
+        .unwrap();
+    let mut bytes = Vec::new();
+    object.with_exact_meta(meta).write_all(&mut bytes).unwrap();
+    bytes
+}
