@@ -19,7 +19,10 @@ pub struct Publisher {
 impl Publisher {
     /// Opens a confirm-mode channel and declares the topology on it.
     pub async fn open(connection: &Connection, topology: &Topology) -> Result<Self, QueueError> {
-        let channel = connection.create_channel().await.map_err(QueueError::Channel)?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(QueueError::Channel)?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
@@ -40,10 +43,16 @@ impl Publisher {
             .with_delivery_mode(PERSISTENT)
             .with_message_id(message_id.as_str().into())
             .with_type(StudyReady::ROUTING_KEY.into());
-        self.publish(StudyReady::ROUTING_KEY, &body, properties).await
+        self.publish(StudyReady::ROUTING_KEY, &body, properties)
+            .await
     }
 
-    async fn publish(&self, routing_key: &str, body: &[u8], properties: BasicProperties) -> Result<(), QueueError> {
+    async fn publish(
+        &self,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), QueueError> {
         let failed = |source| QueueError::Publish {
             exchange: self.exchange.clone(),
             routing_key: routing_key.to_owned(),
@@ -55,7 +64,13 @@ impl Publisher {
         };
         let confirm = self
             .channel
-            .basic_publish(self.exchange.as_str().into(), routing_key.into(), options, body, properties)
+            .basic_publish(
+                self.exchange.as_str().into(),
+                routing_key.into(),
+                options,
+                body,
+                properties,
+            )
             .await
             .map_err(failed)?
             .await

@@ -57,21 +57,47 @@ impl Topology {
         }
 
         let mut work = quorum_args(&self.dead_letter_exchange);
-        work.insert("x-delivery-limit".into(), AMQPValue::LongUInt(self.delivery_limit));
+        work.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongUInt(self.delivery_limit),
+        );
         self.declare_queue(channel, &self.work_queue, work).await?;
-        self.declare_queue(channel, &self.dead_letter_queue, quorum_plain()).await?;
+        self.declare_queue(channel, &self.dead_letter_queue, quorum_plain())
+            .await?;
         // The retry queue dead-letters expired messages back to the work exchange; the
         // original routing key is kept, so they land on the work queue again.
         let mut retry = quorum_args(&self.exchange);
-        retry.insert("x-message-ttl".into(), AMQPValue::LongUInt(self.retry_delay_ms));
-        self.declare_queue(channel, &self.retry_queue, retry).await?;
+        retry.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongUInt(self.retry_delay_ms),
+        );
+        self.declare_queue(channel, &self.retry_queue, retry)
+            .await?;
 
-        self.bind(channel, &self.work_queue, &self.exchange, StudyReady::ROUTING_KEY).await?;
-        self.bind(channel, &self.dead_letter_queue, &self.dead_letter_exchange, "").await?;
-        self.bind(channel, &self.retry_queue, &self.retry_exchange, "").await
+        self.bind(
+            channel,
+            &self.work_queue,
+            &self.exchange,
+            StudyReady::ROUTING_KEY,
+        )
+        .await?;
+        self.bind(
+            channel,
+            &self.dead_letter_queue,
+            &self.dead_letter_exchange,
+            "",
+        )
+        .await?;
+        self.bind(channel, &self.retry_queue, &self.retry_exchange, "")
+            .await
     }
 
-    async fn declare_queue(&self, channel: &Channel, name: &str, args: FieldTable) -> Result<(), QueueError> {
+    async fn declare_queue(
+        &self,
+        channel: &Channel,
+        name: &str,
+        args: FieldTable,
+    ) -> Result<(), QueueError> {
         let options = QueueDeclareOptions {
             durable: true,
             ..QueueDeclareOptions::default()
@@ -87,9 +113,21 @@ impl Topology {
             })
     }
 
-    async fn bind(&self, channel: &Channel, queue: &str, exchange: &str, key: &str) -> Result<(), QueueError> {
+    async fn bind(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+    ) -> Result<(), QueueError> {
         channel
-            .queue_bind(short(queue), short(exchange), short(key), QueueBindOptions::default(), FieldTable::default())
+            .queue_bind(
+                short(queue),
+                short(exchange),
+                short(key),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
             .await
             .map_err(|source| QueueError::Declare {
                 what: "binding of queue",
@@ -112,7 +150,10 @@ fn durable_exchange() -> ExchangeDeclareOptions {
 
 fn quorum_plain() -> FieldTable {
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     args
 }
 
@@ -120,8 +161,17 @@ fn quorum_plain() -> FieldTable {
 /// drop a dead-lettered message, and at-least-once requires `reject-publish` overflow.
 fn quorum_args(dead_letter_exchange: &str) -> FieldTable {
     let mut args = quorum_plain();
-    args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dead_letter_exchange.into()));
-    args.insert("x-dead-letter-strategy".into(), AMQPValue::LongString("at-least-once".into()));
-    args.insert("x-overflow".into(), AMQPValue::LongString("reject-publish".into()));
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(dead_letter_exchange.into()),
+    );
+    args.insert(
+        "x-dead-letter-strategy".into(),
+        AMQPValue::LongString("at-least-once".into()),
+    );
+    args.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
     args
 }

@@ -1,6 +1,8 @@
 //! The topology and confirmed publishing against the real RabbitMQ.
 
-use lapin::options::{BasicGetOptions, BasicRejectOptions, QueueDeleteOptions, ExchangeDeleteOptions};
+use lapin::options::{
+    BasicGetOptions, BasicRejectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
+};
 use radraft_core::{StudyReady, Uid};
 use radraft_queue::{Publisher, Topology, connect};
 
@@ -9,11 +11,23 @@ fn amqp_url() -> String {
 }
 
 async fn cleanup(channel: &lapin::Channel, topology: &Topology) {
-    for queue in [&topology.work_queue, &topology.dead_letter_queue, &topology.retry_queue] {
-        let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
+    for queue in [
+        &topology.work_queue,
+        &topology.dead_letter_queue,
+        &topology.retry_queue,
+    ] {
+        let _ = channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
     }
-    for exchange in [&topology.exchange, &topology.dead_letter_exchange, &topology.retry_exchange] {
-        let _ = channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+    for exchange in [
+        &topology.exchange,
+        &topology.dead_letter_exchange,
+        &topology.retry_exchange,
+    ] {
+        let _ = channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await;
     }
 }
 
@@ -34,7 +48,10 @@ async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
     publisher.publish_study_ready(&message).await.unwrap();
 
     let delivery = channel
-        .basic_get(topology.work_queue.as_str().into(), BasicGetOptions::default())
+        .basic_get(
+            topology.work_queue.as_str().into(),
+            BasicGetOptions::default(),
+        )
         .await
         .unwrap()
         .expect("the message is on the work queue");
@@ -43,11 +60,17 @@ async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
     assert_eq!(body, message);
 
     // A worker rejecting permanently sends the message to the dead-letter queue.
-    delivery.reject(BasicRejectOptions { requeue: false }).await.unwrap();
+    delivery
+        .reject(BasicRejectOptions { requeue: false })
+        .await
+        .unwrap();
     let mut dead = None;
     for _ in 0..50 {
         dead = channel
-            .basic_get(topology.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .basic_get(
+                topology.dead_letter_queue.as_str().into(),
+                BasicGetOptions { no_ack: true },
+            )
             .await
             .unwrap();
         if dead.is_some() {
@@ -56,7 +79,10 @@ async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let dead = dead.expect("rejected message reaches the dead-letter queue");
-    assert_eq!(serde_json::from_slice::<StudyReady>(&dead.data).unwrap(), message);
+    assert_eq!(
+        serde_json::from_slice::<StudyReady>(&dead.data).unwrap(),
+        message
+    );
 
     cleanup(&channel, &topology).await;
 }

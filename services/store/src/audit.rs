@@ -20,14 +20,16 @@ pub(crate) async fn append<'e>(
     study_uid: Option<&str>,
     detail: Value,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_events (actor, kind, study_uid, detail) VALUES ($1, $2, $3, $4)")
-        .bind(actor)
-        .bind(kind)
-        .bind(study_uid)
-        .bind(detail)
-        .execute(executor)
-        .await
-        .map_err(query_failed("append audit event"))?;
+    sqlx::query(
+        "INSERT INTO audit_events (actor, kind, study_uid, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(actor)
+    .bind(kind)
+    .bind(study_uid)
+    .bind(detail)
+    .execute(executor)
+    .await
+    .map_err(query_failed("append audit event"))?;
     Ok(())
 }
 
@@ -55,10 +57,18 @@ impl Store {
         rows.into_iter()
             .map(|row| {
                 Ok(AuditEvent {
-                    actor: row.try_get("actor").map_err(query_failed("decode audit actor"))?,
-                    kind: row.try_get("kind").map_err(query_failed("decode audit kind"))?,
-                    study_uid: row.try_get("study_uid").map_err(query_failed("decode audit study"))?,
-                    detail: row.try_get("detail").map_err(query_failed("decode audit detail"))?,
+                    actor: row
+                        .try_get("actor")
+                        .map_err(query_failed("decode audit actor"))?,
+                    kind: row
+                        .try_get("kind")
+                        .map_err(query_failed("decode audit kind"))?,
+                    study_uid: row
+                        .try_get("study_uid")
+                        .map_err(query_failed("decode audit study"))?,
+                    detail: row
+                        .try_get("detail")
+                        .map_err(query_failed("decode audit detail"))?,
                 })
             })
             .collect()

@@ -51,7 +51,9 @@ impl Store {
 
         let recorded = match known {
             Some((_, true)) => return Ok(Recorded::Duplicate),
-            Some((latest, false)) => Recorded::NewVersion { version: latest + 1 },
+            Some((latest, false)) => Recorded::NewVersion {
+                version: latest + 1,
+            },
             None => Recorded::New,
         };
         let version = match recorded {
@@ -104,12 +106,13 @@ async fn lock_study(
     tx: &mut Transaction<'_, Postgres>,
     study_uid: &str,
 ) -> Result<Option<String>, StoreError> {
-    let inserted = sqlx::query("INSERT INTO studies (study_uid) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(study_uid)
-        .execute(&mut **tx)
-        .await
-        .map_err(query_failed("insert study"))?
-        .rows_affected();
+    let inserted =
+        sqlx::query("INSERT INTO studies (study_uid) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(study_uid)
+            .execute(&mut **tx)
+            .await
+            .map_err(query_failed("insert study"))?
+            .rows_affected();
     let state: String =
         sqlx::query_scalar("SELECT state::text FROM studies WHERE study_uid = $1 FOR UPDATE")
             .bind(study_uid)
@@ -119,7 +122,10 @@ async fn lock_study(
     Ok((inserted == 0).then_some(state))
 }
 
-async fn ensure_series(tx: &mut Transaction<'_, Postgres>, new: &NewInstance) -> Result<(), StoreError> {
+async fn ensure_series(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &NewInstance,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO series (series_uid, study_uid, modality) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -144,7 +150,11 @@ async fn ensure_series(tx: &mut Transaction<'_, Postgres>, new: &NewInstance) ->
     Ok(())
 }
 
-async fn supersede(tx: &mut Transaction<'_, Postgres>, new: &NewInstance, version: i32) -> Result<(), StoreError> {
+async fn supersede(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &NewInstance,
+    version: i32,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE instances SET superseded_at = now() WHERE sop_instance_uid = $1 AND superseded_at IS NULL",
     )

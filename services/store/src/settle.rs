@@ -47,14 +47,20 @@ impl PendingBatch {
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(query_failed("commit published versions"))
+        self.tx
+            .commit()
+            .await
+            .map_err(query_failed("commit published versions"))
     }
 }
 
 impl Store {
     /// Cuts a new version of every study that received nothing for `quiet`, returning them.
     /// The clock is the database's, so gateways on different hosts agree.
-    pub async fn settle_quiet_studies(&self, quiet: Duration) -> Result<Vec<StudyReady>, StoreError> {
+    pub async fn settle_quiet_studies(
+        &self,
+        quiet: Duration,
+    ) -> Result<Vec<StudyReady>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
         let rows: Vec<(String, i32, i64)> = sqlx::query_as(
             "WITH settled AS (
@@ -114,7 +120,10 @@ impl Store {
     }
 
     /// The lifecycle state and current version of a study.
-    pub async fn study_state(&self, study_uid: &str) -> Result<Option<(StudyState, i32)>, StoreError> {
+    pub async fn study_state(
+        &self,
+        study_uid: &str,
+    ) -> Result<Option<(StudyState, i32)>, StoreError> {
         let row: Option<(String, i32)> =
             sqlx::query_as("SELECT state::text, version FROM studies WHERE study_uid = $1")
                 .bind(study_uid)
@@ -122,14 +131,20 @@ impl Store {
                 .await
                 .map_err(query_failed("read study state"))?;
         row.map(|(state, version)| {
-            let state = state.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+            let state = state
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
             Ok((state, version))
         })
         .transpose()
     }
 }
 
-fn to_message(study_uid: String, version: i32, instance_count: i64) -> Result<StudyReady, StoreError> {
+fn to_message(
+    study_uid: String,
+    version: i32,
+    instance_count: i64,
+) -> Result<StudyReady, StoreError> {
     let study_uid = Uid::parse(&study_uid)
         .map_err(|e| StoreError::Corrupt(format!("study UID {study_uid:?}: {e}")))?;
     Ok(StudyReady {

@@ -25,51 +25,131 @@ fn instance(study: &str, sop: &str, sha_char: char) -> NewInstance {
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn identical_resend_is_a_no_op_and_changed_bytes_are_a_new_version(pool: PgPool) {
     let store = Store::from_pool(pool);
-    assert_eq!(store.record_instance(&instance("1.2.3", "1.2.3.1.1", 'a')).await.unwrap(), Recorded::New);
-    assert_eq!(store.record_instance(&instance("1.2.3", "1.2.3.1.1", 'a')).await.unwrap(), Recorded::Duplicate);
     assert_eq!(
-        store.record_instance(&instance("1.2.3", "1.2.3.1.1", 'b')).await.unwrap(),
+        store
+            .record_instance(&instance("1.2.3", "1.2.3.1.1", 'a'))
+            .await
+            .unwrap(),
+        Recorded::New
+    );
+    assert_eq!(
+        store
+            .record_instance(&instance("1.2.3", "1.2.3.1.1", 'a'))
+            .await
+            .unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(
+        store
+            .record_instance(&instance("1.2.3", "1.2.3.1.1", 'b'))
+            .await
+            .unwrap(),
         Recorded::NewVersion { version: 2 }
     );
     assert_eq!(store.current_instance_count("1.2.3").await.unwrap(), 1);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM instances").fetch_one(store.pool()).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM instances")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(rows, 2, "the superseded version is kept");
     let trail = store.audit_trail("1.2.3").await.unwrap();
-    assert_eq!(trail.iter().filter(|e| e.kind == "instance.new_version").count(), 1);
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|e| e.kind == "instance.new_version")
+            .count(),
+        1
+    );
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_quiet_study_settles_once_and_a_late_instance_reopens_it(pool: PgPool) {
     let store = Store::from_pool(pool);
-    store.record_instance(&instance("1.2.4", "1.2.4.1.1", 'a')).await.unwrap();
-    store.record_instance(&instance("1.2.4", "1.2.4.1.2", 'b')).await.unwrap();
+    store
+        .record_instance(&instance("1.2.4", "1.2.4.1.1", 'a'))
+        .await
+        .unwrap();
+    store
+        .record_instance(&instance("1.2.4", "1.2.4.1.2", 'b'))
+        .await
+        .unwrap();
 
-    assert!(store.settle_quiet_studies(Duration::from_secs(60)).await.unwrap().is_empty(), "not quiet yet");
+    assert!(
+        store
+            .settle_quiet_studies(Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not quiet yet"
+    );
     let settled = store.settle_quiet_studies(Duration::ZERO).await.unwrap();
     assert_eq!(settled.len(), 1);
-    assert_eq!((settled[0].study_version, settled[0].instance_count), (1, 2));
-    assert!(store.settle_quiet_studies(Duration::ZERO).await.unwrap().is_empty(), "settles once");
+    assert_eq!(
+        (settled[0].study_version, settled[0].instance_count),
+        (1, 2)
+    );
+    assert!(
+        store
+            .settle_quiet_studies(Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "settles once"
+    );
 
     let mut batch = store.claim_unpublished(10).await.unwrap();
     assert_eq!(batch.messages, settled);
     let message = batch.messages[0].clone();
     batch.mark_published(&message).await.unwrap();
     batch.commit().await.unwrap();
-    assert!(store.claim_unpublished(10).await.unwrap().messages.is_empty());
-    assert_eq!(store.study_state("1.2.4").await.unwrap(), Some((StudyState::Queued, 1)));
+    assert!(
+        store
+            .claim_unpublished(10)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    assert_eq!(
+        store.study_state("1.2.4").await.unwrap(),
+        Some((StudyState::Queued, 1))
+    );
 
-    store.record_instance(&instance("1.2.4", "1.2.4.1.3", 'c')).await.unwrap();
-    assert_eq!(store.study_state("1.2.4").await.unwrap(), Some((StudyState::Receiving, 1)));
+    store
+        .record_instance(&instance("1.2.4", "1.2.4.1.3", 'c'))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.study_state("1.2.4").await.unwrap(),
+        Some((StudyState::Receiving, 1))
+    );
     let second = store.settle_quiet_studies(Duration::ZERO).await.unwrap();
     assert_eq!((second[0].study_version, second[0].instance_count), (2, 3));
-    let kinds: Vec<String> = store.audit_trail("1.2.4").await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["study.settled", "study.queued", "study.reopened", "study.settled"]);
+    let kinds: Vec<String> = store
+        .audit_trail("1.2.4")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "study.settled",
+            "study.queued",
+            "study.reopened",
+            "study.settled"
+        ]
+    );
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn an_unpublished_batch_dropped_without_commit_is_claimed_again(pool: PgPool) {
     let store = Store::from_pool(pool);
-    store.record_instance(&instance("1.2.5", "1.2.5.1.1", 'a')).await.unwrap();
+    store
+        .record_instance(&instance("1.2.5", "1.2.5.1.1", 'a'))
+        .await
+        .unwrap();
     store.settle_quiet_studies(Duration::ZERO).await.unwrap();
     let mut batch = store.claim_unpublished(10).await.unwrap();
     let message = batch.messages[0].clone();
@@ -81,11 +161,17 @@ async fn an_unpublished_batch_dropped_without_commit_is_claimed_again(pool: PgPo
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_series_cannot_move_between_studies(pool: PgPool) {
     let store = Store::from_pool(pool);
-    store.record_instance(&instance("1.2.6", "1.2.6.1.1", 'a')).await.unwrap();
+    store
+        .record_instance(&instance("1.2.6", "1.2.6.1.1", 'a'))
+        .await
+        .unwrap();
     let mut stray = instance("1.2.7", "1.2.7.1.1", 'b');
     stray.series_uid = "1.2.6.1".into();
     let err = store.record_instance(&stray).await.unwrap_err();
-    assert!(err.to_string().contains("already belongs to study 1.2.6"), "{err}");
+    assert!(
+        err.to_string().contains("already belongs to study 1.2.6"),
+        "{err}"
+    );
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
@@ -100,9 +186,13 @@ async fn the_audit_trail_is_append_only(pool: PgPool) {
         })
         .await
         .unwrap();
-    let update = sqlx::query("UPDATE audit_events SET kind = 'x'").execute(store.pool()).await;
+    let update = sqlx::query("UPDATE audit_events SET kind = 'x'")
+        .execute(store.pool())
+        .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM audit_events").execute(store.pool()).await;
+    let delete = sqlx::query("DELETE FROM audit_events")
+        .execute(store.pool())
+        .await;
     assert!(delete.is_err());
     assert_eq!(store.audit_trail("1.2.8").await.unwrap().len(), 1);
 }
