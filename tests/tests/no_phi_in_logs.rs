@@ -29,10 +29,21 @@ fn patient_values(files: &[std::path::PathBuf]) -> Vec<String> {
         .iter()
         .flat_map(|file| {
             let object = dicom_object::open_file(file).unwrap();
-            [tags::PATIENT_NAME, tags::PATIENT_ID, tags::PATIENT_BIRTH_DATE]
-                .into_iter()
-                .filter_map(|tag| object.element_opt(tag).ok().flatten().and_then(|e| e.to_str().ok()).map(|s| s.trim().to_owned()))
-                .collect::<Vec<_>>()
+            [
+                tags::PATIENT_NAME,
+                tags::PATIENT_ID,
+                tags::PATIENT_BIRTH_DATE,
+            ]
+            .into_iter()
+            .filter_map(|tag| {
+                object
+                    .element_opt(tag)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.to_str().ok())
+                    .map(|s| s.trim().to_owned())
+            })
+            .collect::<Vec<_>>()
         })
         .filter(|v| v.len() >= 4)
         .collect();
@@ -53,26 +64,44 @@ async fn logs_and_messages_carry_no_patient_data() {
 
     let files = fixtures::files("mixed");
     let phi = patient_values(&files);
-    assert!(!phi.is_empty(), "the fixtures carry synthetic patient values to look for");
+    assert!(
+        !phi.is_empty(),
+        "the fixtures carry synthetic patient values to look for"
+    );
 
     let setup = Setup::new().await;
     let gateway = setup.start(Options::default()).await;
     let (port, dir) = (gateway.dimse_port, fixtures::path("mixed"));
-    let sent = tokio::task::spawn_blocking(move || pacs::dcmsend(port, SENDER_AE, &[&dir])).await.unwrap();
+    let sent = tokio::task::spawn_blocking(move || pacs::dcmsend(port, SENDER_AE, &[&dir]))
+        .await
+        .unwrap();
     assert!(pacs::all_stored(&sent), "{}", pacs::describe(&sent));
     let parts: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let mut truncated = parts[0].clone();
     truncated.truncate(truncated.len() / 2);
     stow::store(&gateway.stow_url(), &[parts[0].clone(), truncated]).await;
-    let ready = setup.queue.next_ready(Duration::from_secs(15)).await.expect("study.ready");
+    let ready = setup
+        .queue
+        .next_ready(Duration::from_secs(15))
+        .await
+        .expect("study.ready");
     gateway.stop().await;
     setup.teardown().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("study.ready published"), "logging was captured");
+    assert!(
+        logs.contains("study.ready published"),
+        "logging was captured"
+    );
     let message = serde_json::to_string(&ready).unwrap();
     for value in &phi {
-        assert!(!logs.contains(value.as_str()), "patient value {value:?} appeared in the logs");
-        assert!(!message.contains(value.as_str()), "patient value {value:?} appeared in study.ready");
+        assert!(
+            !logs.contains(value.as_str()),
+            "patient value {value:?} appeared in the logs"
+        );
+        assert!(
+            !message.contains(value.as_str()),
+            "patient value {value:?} appeared in study.ready"
+        );
     }
 }
