@@ -31,7 +31,7 @@ for dir in fixtures/generated/*/; do
     studies+=("$dir")
 done
 echo "sending ${#studies[@]} fixture folders with dcmsend: ${studies[*]}"
-dcmsend -aet DEMO_MODALITY -aec RADRAFT --scan-directories --recurse 127.0.0.1 $dimse_port "${studies[@]}"
+dcmsend -aet DEMO_MODALITY -aec RADRAFT --scan-directories --recurse --scan-pattern "*.dcm" 127.0.0.1 $dimse_port "${studies[@]}"
 
 sql() { psql -h 127.0.0.1 -U root -d "$db" -v ON_ERROR_STOP=1 "$@"; }
 for _ in $(seq 1 60); do

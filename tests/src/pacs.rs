@@ -15,6 +15,8 @@ pub fn dcmsend(port: u16, calling_ae: &str, files: &[&Path]) -> Output {
             crate::gateway::AE_TITLE,
             "--scan-directories",
             "--recurse",
+            "--scan-pattern",
+            "*.dcm",
         ])
         .arg("127.0.0.1")
         .arg(port.to_string())

@@ -18,7 +18,7 @@ fn series_size(dir: &Path) -> (usize, u64) {
     let files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.path().is_file())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "dcm"))
         .collect();
     let bytes = files.iter().map(|e| e.metadata().unwrap().len()).sum();
     (files.len(), bytes)
