@@ -61,21 +61,17 @@ pub(crate) fn parse_request(bytes: &[u8]) -> Result<Request, CommandError> {
     })
 }
 
-pub(crate) fn store_response(
+/// The elements every response carries: command field, message id, no data set, status.
+fn response_elements(
+    command_field: u16,
     request: &Request,
     status: u16,
-    error_comment: Option<&str>,
-) -> Result<Vec<u8>, CommandError> {
-    let mut elements = vec![
-        DataElement::new(
-            tags::AFFECTED_SOP_CLASS_UID,
-            VR::UI,
-            dicom_value!(Str, request.sop_class_uid.as_str()),
-        ),
+) -> Vec<DataElement<InMemDicomObject>> {
+    vec![
         DataElement::new(
             tags::COMMAND_FIELD,
             VR::US,
-            dicom_value!(U16, [C_STORE_RSP]),
+            dicom_value!(U16, [command_field]),
         ),
         DataElement::new(
             tags::MESSAGE_ID_BEING_RESPONDED_TO,
@@ -88,12 +84,25 @@ pub(crate) fn store_response(
             dicom_value!(U16, [NO_DATA_SET]),
         ),
         DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status])),
-        DataElement::new(
-            tags::AFFECTED_SOP_INSTANCE_UID,
-            VR::UI,
-            dicom_value!(Str, request.sop_instance_uid.as_str()),
-        ),
-    ];
+    ]
+}
+
+pub(crate) fn store_response(
+    request: &Request,
+    status: u16,
+    error_comment: Option<&str>,
+) -> Result<Vec<u8>, CommandError> {
+    let mut elements = response_elements(C_STORE_RSP, request, status);
+    elements.push(DataElement::new(
+        tags::AFFECTED_SOP_CLASS_UID,
+        VR::UI,
+        dicom_value!(Str, request.sop_class_uid.as_str()),
+    ));
+    elements.push(DataElement::new(
+        tags::AFFECTED_SOP_INSTANCE_UID,
+        VR::UI,
+        dicom_value!(Str, request.sop_instance_uid.as_str()),
+    ));
     if let Some(comment) = error_comment {
         let comment: String = comment
             .chars()
@@ -110,20 +119,9 @@ pub(crate) fn store_response(
 }
 
 pub(crate) fn echo_response(request: &Request) -> Result<Vec<u8>, CommandError> {
-    encode(InMemDicomObject::command_from_element_iter([
-        DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [C_ECHO_RSP])),
-        DataElement::new(
-            tags::MESSAGE_ID_BEING_RESPONDED_TO,
-            VR::US,
-            dicom_value!(U16, [request.message_id]),
-        ),
-        DataElement::new(
-            tags::COMMAND_DATA_SET_TYPE,
-            VR::US,
-            dicom_value!(U16, [NO_DATA_SET]),
-        ),
-        DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [0x0000])),
-    ]))
+    encode(InMemDicomObject::command_from_element_iter(
+        response_elements(C_ECHO_RSP, request, 0x0000),
+    ))
 }
 
 fn encode(object: InMemDicomObject) -> Result<Vec<u8>, CommandError> {
