@@ -86,3 +86,48 @@ async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
 
     cleanup(&channel, &topology).await;
 }
+
+#[tokio::test]
+async fn the_retry_queue_delays_a_message_then_returns_it_to_work() {
+    let mut topology = Topology::with_prefix(&format!("radraft-test-{}", uuid::Uuid::new_v4()));
+    topology.retry_delay_ms = 500;
+    let connection = connect(&amqp_url()).await.unwrap();
+    Publisher::open(&connection, &topology).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+
+    // A worker that failed transiently republishes to the retry exchange, keeping the key.
+    let body = br#"{"study_uid":"1.2.3","study_version":1,"instance_count":1}"#;
+    channel
+        .basic_publish(
+            topology.retry_exchange.as_str().into(),
+            StudyReady::ROUTING_KEY.into(),
+            lapin::options::BasicPublishOptions::default(),
+            body,
+            lapin::BasicProperties::default().with_delivery_mode(2),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let get = || {
+        channel.basic_get(
+            topology.work_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
+    };
+    assert!(get().await.unwrap().is_none(), "not back before the delay");
+    let mut back = None;
+    for _ in 0..50 {
+        back = get().await.unwrap();
+        if back.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        back.expect("returned to the work queue after the delay")
+            .data,
+        body
+    );
+    cleanup(&channel, &topology).await;
+}
