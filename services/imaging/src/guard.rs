@@ -1,0 +1,248 @@
+//! Guards against hostile input that dicom-rs would trust: declared lengths larger than
+//! the input, and RLE headers with impossible segment counts (both found by fuzzing).
+//!
+//! dicom-parser allocates and zero-fills each value's declared length before reading it, so
+//! a 1 KiB object declaring a 4 GiB element costs 4 GiB of memory. `check_lengths` walks the
+//! element headers (meta group, then the data set in its transfer syntax, inflated when
+//! deflated, descending into sequences and items, skipping encapsulated fragments) in step
+//! with the parser and rejects the first defined length that exceeds the bytes left. It only
+//! rejects what the parser would fail on anyway (the value cannot be read); where it cannot
+//! follow the structure (undefined-length UN) it stops and lets the parser decide.
+
+use dicom_core::Tag;
+use dicom_core::VR;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_dictionary_std::{StandardDataDictionary, tags};
+
+use crate::object::Instance;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// The first element whose declared length exceeds the input: (tag, length, bytes left).
+pub(crate) type Overlong = (Tag, u32, usize);
+
+/// Scans Part-10 bytes without the preamble (starting at "DICM" or the meta group).
+pub(crate) fn check_lengths(bytes: &[u8]) -> Result<(), Overlong> {
+    let start = if bytes.starts_with(b"DICM") { 4 } else { 0 };
+    let data = &bytes[start..];
+    // The meta group is explicit VR little endian; it names the data set's syntax.
+    let (pos, ts) = scan(
+        data,
+        0,
+        Syntax {
+            explicit: true,
+            big_endian: false,
+        },
+        true,
+    )?;
+    let syntax = match ts.as_deref().map(|t| t.trim_end_matches(['\0', ' '])) {
+        Some("1.2.840.10008.1.2") => Syntax {
+            explicit: false,
+            big_endian: false,
+        },
+        Some("1.2.840.10008.1.2.2") => Syntax {
+            explicit: true,
+            big_endian: true,
+        },
+        Some("1.2.840.10008.1.2.1.99") => return check_deflated(&data[pos..]),
+        None => return Ok(()),
+        Some(_) => Syntax {
+            explicit: true,
+            big_endian: false,
+        },
+    };
+    scan(data, pos, syntax, false).map(|_| ())
+}
+
+/// Deflated data sets are inflated (raw deflate, as PS3.5 A.5 has it) and scanned as
+/// explicit VR little endian.
+fn check_deflated(compressed: &[u8]) -> Result<(), Overlong> {
+    use std::io::Read;
+    // On a corrupt stream, scan what inflated before the error: the parser reads the same
+    // prefix (and fails at that point), so a length past it is never readable either.
+    let mut inflated = Vec::new();
+    let _ = flate2::read::DeflateDecoder::new(compressed).read_to_end(&mut inflated);
+    scan(
+        &inflated,
+        0,
+        Syntax {
+            explicit: true,
+            big_endian: false,
+        },
+        false,
+    )
+    .map(|_| ())
+}
+
+#[derive(Clone, Copy)]
+struct Syntax {
+    explicit: bool,
+    big_endian: bool,
+}
+
+fn u16_at(d: &[u8], p: usize, be: bool) -> Option<u16> {
+    let b: [u8; 2] = d.get(p..p + 2)?.try_into().ok()?;
+    Some(if be {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    })
+}
+
+fn u32_at(d: &[u8], p: usize, be: bool) -> Option<u32> {
+    let b: [u8; 4] = d.get(p..p + 4)?.try_into().ok()?;
+    Some(if be {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
+}
+
+/// Bytes dicom-parser consumes for a value: numeric VRs read whole numbers only
+/// (`len >> 2` u32 values for UL, ...), so an odd length leaves bytes it reads as the
+/// next header. The scan must stay in step with the parser to see what it sees.
+fn consumed(vr: VR, len: usize) -> usize {
+    let unit = match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::UL | VR::SL | VR::FL | VR::OF | VR::OL | VR::AT => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
+    };
+    len - len % unit
+}
+
+/// Walks elements from `pos`. With `meta`, stops at the first non-0002 group and returns
+/// where it stopped and the Transfer Syntax UID.
+fn scan(
+    d: &[u8],
+    mut pos: usize,
+    s: Syntax,
+    meta: bool,
+) -> Result<(usize, Option<String>), Overlong> {
+    let mut ts = None;
+    let mut fragments = false;
+    // The meta group ends where its group length (0002,0000) says, as dicom-object reads it.
+    let mut meta_end: Option<usize> = None;
+    while pos + 8 <= d.len() {
+        let (Some(group), Some(element)) = (
+            u16_at(d, pos, s.big_endian),
+            u16_at(d, pos + 2, s.big_endian),
+        ) else {
+            break;
+        };
+        if meta && meta_end.map_or(group != 0x0002, |end| pos >= end) {
+            break;
+        }
+        let tag = Tag(group, element);
+        if group == 0xFFFE {
+            let Some(len) = u32_at(d, pos + 4, s.big_endian) else {
+                break;
+            };
+            pos += 8;
+            let left = d.len() - pos;
+            match element {
+                // Lengths past the end are refused for every (FFFE,xxxx) tag: the parser may
+                // read even a delimiter's non-zero length as a value.
+                _ if len != UNDEFINED && len as usize > left => return Err((tag, len, left)),
+                // Encapsulated fragments hold codec bytes, not elements: skip them.
+                0xE000 if fragments && len != UNDEFINED => pos += len as usize,
+                0xE0DD => fragments = false,
+                0xE000 | 0xE00D => {}
+                // Other (FFFE,xxxx) tags: the parser reads their value as bytes.
+                _ if len != UNDEFINED => pos += len as usize,
+                _ => {}
+            }
+            continue;
+        }
+        let (vr, len, header) = if s.explicit {
+            // Unknown VR bytes are read as UN (4-byte length), as dicom-encoding does.
+            let vr = VR::from_binary([d[pos + 4], d[pos + 5]]).unwrap_or(VR::UN);
+            let long = matches!(
+                vr,
+                VR::OB
+                    | VR::OD
+                    | VR::OF
+                    | VR::OL
+                    | VR::OV
+                    | VR::OW
+                    | VR::SQ
+                    | VR::SV
+                    | VR::UC
+                    | VR::UN
+                    | VR::UR
+                    | VR::UT
+                    | VR::UV
+            );
+            if long {
+                let Some(len) = u32_at(d, pos + 8, s.big_endian) else {
+                    break;
+                };
+                (vr, len, 12)
+            } else {
+                let Some(len) = u16_at(d, pos + 6, s.big_endian) else {
+                    break;
+                };
+                (vr, u32::from(len), 8)
+            }
+        } else {
+            let Some(len) = u32_at(d, pos + 4, false) else {
+                break;
+            };
+            let vr = StandardDataDictionary
+                .by_tag(tag)
+                .map_or(VR::UN, |e| e.vr().relaxed());
+            (vr, len, 8)
+        };
+        pos += header;
+        let left = d.len().saturating_sub(pos);
+        if len == UNDEFINED {
+            match vr {
+                _ if tag == Tag(0x7FE0, 0x0010) => fragments = true,
+                // Undefined-length UN holds implicit VR data we do not follow.
+                VR::UN if s.explicit => break,
+                // The parser reads any other undefined-length element as a sequence.
+                _ => {}
+            }
+            continue;
+        }
+        if len as usize > left {
+            return Err((tag, len, left));
+        }
+        if meta && tag == Tag(0x0002, 0x0000) && len == 4 {
+            meta_end = u32_at(d, pos, false).map(|v| pos + 4 + v as usize);
+        }
+        if meta && tag == Tag(0x0002, 0x0010) {
+            ts = d
+                .get(pos..pos + len as usize)
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+        }
+        // Defined-length sequences are entered: their items' values are checked too.
+        if vr != VR::SQ {
+            pos += consumed(vr, len as usize);
+        }
+    }
+    Ok((pos, ts))
+}
+
+/// dicom-rs's RLE decoder trusts each fragment's segment count and allocates for it (up
+/// to 16 GiB from a corrupt header, found by fuzzing). PS3.5 G.5: a 64-byte header, at
+/// most 15 segments.
+pub(crate) fn check_rle_headers(instance: &Instance) -> Result<(), String> {
+    if instance.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.5" {
+        return Ok(());
+    }
+    let element = instance.object.element_opt(tags::PIXEL_DATA).ok().flatten();
+    let Some(fragments) = element.and_then(|e| e.value().fragments()) else {
+        return Ok(());
+    };
+    for (i, f) in fragments.iter().enumerate() {
+        let count = f
+            .get(0..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        match count {
+            Some(n) if f.len() >= 64 && n <= 15 => {}
+            _ => return Err(format!("invalid RLE header in fragment {i}")),
+        }
+    }
+    Ok(())
+}

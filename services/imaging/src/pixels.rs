@@ -1,0 +1,312 @@
+//! Pixel decoding: the size guard (before any decoding), dicom-pixeldata's decoders for
+//! every transfer syntax this build supports, then our own unpacking of the stored values
+//! (bit masking, sign extension, colour conversion) into [`Frames`].
+
+use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_pixeldata::{
+    PhotometricInterpretation, PixelDecoder, PixelRepresentation, PlanarConfiguration,
+};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::error::ImagingError;
+use crate::object::Instance;
+
+/// Default size guard: 2^28 samples (e.g. a 16k x 16k image, or 1000 frames of 512x512),
+/// about 1 GiB of i32 stored values.
+pub const DEFAULT_MAX_SAMPLES: u64 = 1 << 28;
+
+/// A VOI window as stored in the file: centre and width (PS3.3 C.11.2.1.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FileWindow {
+    pub center: f64,
+    pub width: f64,
+}
+
+/// The decoded frames of one object.
+#[derive(Debug)]
+pub struct Frames {
+    pub rows: usize,
+    pub columns: usize,
+    pub count: usize,
+    pub pixels: FramePixels,
+}
+
+/// Stored sample values, frame after frame, row-major.
+#[derive(Debug)]
+pub enum FramePixels {
+    /// Monochrome: stored values (masked to BitsStored, sign-extended when signed) and the
+    /// attributes that turn them into display values.
+    Gray {
+        stored: Vec<i32>,
+        slope: f64,
+        intercept: f64,
+        monochrome1: bool,
+        window: Option<FileWindow>,
+    },
+    /// Colour, converted to interleaved 8-bit RGB.
+    Rgb { rgb: Vec<u8> },
+}
+
+impl Frames {
+    /// Pixels per frame.
+    pub fn frame_len(&self) -> usize {
+        self.rows * self.columns
+    }
+}
+
+fn attr_u32(
+    instance: &Instance,
+    tag: dicom_core::Tag,
+    name: &'static str,
+) -> Result<u32, ImagingError> {
+    instance
+        .object
+        .element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_int::<u32>().ok())
+        .ok_or(ImagingError::Attribute { name })
+}
+
+/// Checks rows x columns x frames x samples against `max_samples` from the attributes
+/// alone, so an oversized or lying header never reaches an allocation.
+pub fn check_size(instance: &Instance, max_samples: u64) -> Result<(), ImagingError> {
+    if instance
+        .object
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        return Err(ImagingError::NoPixelData);
+    }
+    let rows = attr_u32(instance, tags::ROWS, "Rows")?;
+    let columns = attr_u32(instance, tags::COLUMNS, "Columns")?;
+    let frames = match instance
+        .object
+        .element_opt(tags::NUMBER_OF_FRAMES)
+        .ok()
+        .flatten()
+    {
+        Some(e) => e.to_int::<u32>().map_err(|_| ImagingError::Attribute {
+            name: "NumberOfFrames",
+        })?,
+        None => 1,
+    };
+    let samples = match instance
+        .object
+        .element_opt(tags::SAMPLES_PER_PIXEL)
+        .ok()
+        .flatten()
+    {
+        Some(e) => e.to_int::<u32>().map_err(|_| ImagingError::Attribute {
+            name: "SamplesPerPixel",
+        })?,
+        None => 1,
+    };
+    let total =
+        u64::from(rows) * u64::from(columns) * u64::from(frames.max(1)) * u64::from(samples.max(1));
+    if total > max_samples || rows == 0 || columns == 0 {
+        return Err(ImagingError::TooLarge {
+            rows,
+            columns,
+            frames,
+            samples,
+            total,
+            limit: max_samples,
+        });
+    }
+    Ok(())
+}
+
+fn check_transfer_syntax(instance: &Instance) -> Result<(), ImagingError> {
+    let uid = instance
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .trim()
+        .to_string();
+    // dicom-rs lists JPEG Extended (.4.51) as decodable, but its JPEG decoder handles
+    // 8-bit samples only; 12-bit data is refused here by name rather than failing inside.
+    let bits = instance
+        .object
+        .element_opt(tags::BITS_ALLOCATED)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_int::<u16>().ok());
+    if uid == "1.2.840.10008.1.2.4.51" && bits.is_some_and(|b| b > 8) {
+        return Err(ImagingError::UnsupportedTransferSyntax {
+            name: "JPEG Extended (Process 2 & 4), 12-bit".to_string(),
+            uid,
+        });
+    }
+    match TransferSyntaxRegistry.get(&uid) {
+        Some(ts) if !ts.is_unsupported() && !ts.is_unsupported_pixel_encapsulation() => Ok(()),
+        Some(ts) => Err(ImagingError::UnsupportedTransferSyntax {
+            name: ts.name().to_string(),
+            uid,
+        }),
+        None => Err(ImagingError::UnsupportedTransferSyntax {
+            name: "unknown".to_string(),
+            uid,
+        }),
+    }
+}
+
+fn file_window(instance: &Instance) -> Option<FileWindow> {
+    let first = |tag| {
+        instance
+            .object
+            .element_opt(tag)
+            .ok()
+            .flatten()
+            .and_then(|e| e.to_multi_float64().ok())
+            .and_then(|v| v.first().copied())
+            .filter(|v| v.is_finite())
+    };
+    Some(FileWindow {
+        center: first(tags::WINDOW_CENTER)?,
+        width: first(tags::WINDOW_WIDTH)?,
+    })
+}
+
+fn rescale_attr(instance: &Instance, tag: dicom_core::Tag, default: f64) -> f64 {
+    instance
+        .object
+        .element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_float64().ok())
+        .filter(|v| v.is_finite())
+        .unwrap_or(default)
+}
+
+/// Decodes every frame of `instance`, after the size guard and transfer-syntax check.
+pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingError> {
+    check_size(instance, max_samples)?;
+    check_transfer_syntax(instance)?;
+    let transfer_syntax = || {
+        instance
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    crate::guard::check_rle_headers(instance).map_err(|message| ImagingError::Decode {
+        transfer_syntax: transfer_syntax(),
+        message,
+    })?;
+    // dicom-rs's codecs can panic on corrupt input (the fuzzer found an out-of-bounds index
+    // in its RLE decoder for a short segment): contain it as a decode error.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        instance.object.decode_pixel_data()
+    }))
+    .map_err(|_| ImagingError::Decode {
+        transfer_syntax: transfer_syntax(),
+        message: "decoder panicked".to_string(),
+    })?
+    .map_err(|e| ImagingError::Decode {
+        transfer_syntax: transfer_syntax(),
+        message: e.to_string(),
+    })?;
+    let rows = decoded.rows() as usize;
+    let columns = decoded.columns() as usize;
+    let count = decoded.number_of_frames().max(1) as usize;
+    let samples = usize::from(decoded.samples_per_pixel());
+    let bits_allocated = decoded.bits_allocated();
+    let bytes_per_sample = match bits_allocated {
+        8 => 1,
+        16 => 2,
+        other => {
+            return Err(ImagingError::UnsupportedPixelFormat {
+                what: format!("BitsAllocated {other}"),
+            });
+        }
+    };
+    let expected = rows * columns * count * samples * bytes_per_sample;
+    let data = decoded.data();
+    if data.len() < expected {
+        return Err(ImagingError::PixelDataLength {
+            expected,
+            actual: data.len(),
+        });
+    }
+    let data = &data[..expected];
+    let pi = decoded.photometric_interpretation().clone();
+    let pixels = match (&pi, samples) {
+        (PhotometricInterpretation::Monochrome1 | PhotometricInterpretation::Monochrome2, 1) => {
+            let bits_stored =
+                u32::from(decoded.bits_stored()).clamp(1, 8 * bytes_per_sample as u32);
+            let signed = decoded.pixel_representation() == PixelRepresentation::Signed;
+            FramePixels::Gray {
+                stored: unpack_gray(data, bytes_per_sample, bits_stored, signed),
+                slope: rescale_attr(instance, tags::RESCALE_SLOPE, 1.0),
+                intercept: rescale_attr(instance, tags::RESCALE_INTERCEPT, 0.0),
+                monochrome1: pi == PhotometricInterpretation::Monochrome1,
+                window: file_window(instance),
+            }
+        }
+        (PhotometricInterpretation::Rgb | PhotometricInterpretation::YbrFull, 3)
+            if bytes_per_sample == 1 =>
+        {
+            let mut rgb = if decoded.planar_configuration() == PlanarConfiguration::PixelFirst {
+                interleave_planes(data, rows * columns)
+            } else {
+                data.to_vec()
+            };
+            if pi == PhotometricInterpretation::YbrFull {
+                crate::color::ybr_full_to_rgb(&mut rgb);
+            }
+            FramePixels::Rgb { rgb }
+        }
+        (pi, samples) => {
+            return Err(ImagingError::UnsupportedPixelFormat {
+                what: format!("{pi} with {samples} samples of {bits_allocated} bits"),
+            });
+        }
+    };
+    Ok(Frames {
+        rows,
+        columns,
+        count,
+        pixels,
+    })
+}
+
+/// Little-endian (native after decoding) samples to i32: keep the low `bits_stored` bits and
+/// sign-extend them when the pixel representation is signed, as pydicom does.
+fn unpack_gray(data: &[u8], bytes_per_sample: usize, bits_stored: u32, signed: bool) -> Vec<i32> {
+    let mask: u32 = if bits_stored >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits_stored) - 1
+    };
+    let shift = 32 - bits_stored;
+    let convert = |raw: u32| -> i32 {
+        let v = raw & mask;
+        if signed {
+            ((v << shift) as i32) >> shift
+        } else {
+            v as i32
+        }
+    };
+    if bytes_per_sample == 1 {
+        data.iter().map(|&b| convert(u32::from(b))).collect()
+    } else {
+        data.chunks_exact(2)
+            .map(|c| convert(u32::from(u16::from_le_bytes([c[0], c[1]]))))
+            .collect()
+    }
+}
+
+/// Planar (RRR..GGG..BBB.. per frame) to interleaved RGB.
+fn interleave_planes(data: &[u8], frame_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    for frame in data.chunks_exact(3 * frame_len) {
+        let (r, gb) = frame.split_at(frame_len);
+        let (g, b) = gb.split_at(frame_len);
+        for i in 0..frame_len {
+            out.extend_from_slice(&[r[i], g[i], b[i]]);
+        }
+    }
+    out
+}
