@@ -2,7 +2,10 @@
 # radraft's main job on the bundled default: starts the gateway on a fresh demo database,
 # sends every fixture study to it with dcmtk's dcmsend (as a modality would), waits until
 # each study has settled and its study.ready was confirmed by RabbitMQ, and prints what
-# arrived. Later stages (imaging, MedGemma drafts) extend this same run.
+# arrived; then drafts every archived study with radraft-worker and the committed tiny
+# random-weight MedGemma (its drafts are gibberish by design: the point is the pipeline and
+# its timings; its 256-token context needs a short instruction). The queue consumer that
+# writes drafts to Postgres will replace that step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/setup.sh
@@ -12,7 +15,7 @@ psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FOR
 work="$(mktemp -d)"
 dimse_port=11112
 http_port=8080
-cargo build --release --locked -p radraft-gateway
+cargo build --release --locked -p radraft-gateway -p radraft-worker
 export RADRAFT_GATEWAY__DATABASE_URL="postgres://root@127.0.0.1:5432/$db"
 export RADRAFT_GATEWAY__ARCHIVE_DIR="$work/archive"
 export RADRAFT_GATEWAY__DIMSE_ADDR="127.0.0.1:$dimse_port"
@@ -56,3 +59,11 @@ GROUP BY s.study_uid, s.state, s.version, v.published_at
 ORDER BY s.study_uid"
 echo "archive: $work/archive   gateway log: $work/gateway.log"
 [[ "$pending" == 0 ]] || { echo "some studies did not settle" >&2; exit 1; }
+
+echo
+echo "Drafting every archived study (tiny random-weight model, CPU):"
+"${CARGO_TARGET_DIR:-target}/release/radraft-worker" draft "$work/archive" \
+    --model fixtures/medgemma-tiny --provider cpu --max-slices 4 --max-new-tokens 24 \
+    --prompt "Describe the findings." \
+    --png-dir "$work/pngs"
+echo "what the model saw: $work/pngs"

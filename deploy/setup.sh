@@ -6,6 +6,7 @@
 #   - PostgreSQL and RabbitMQ running
 #   - ONNX Runtime's library from the pinned PyPI wheel   -> ORT_DYLIB_PATH
 #   - the fixture studies in fixtures/generated
+#   - the imaging parity references (pydicom + HF processor)  -> RADRAFT_IMAGING_REFERENCE
 set -euo pipefail
 radraft_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RADRAFT_CACHE="${RADRAFT_CACHE:-$HOME/.cache/radraft}"
@@ -18,3 +19,5 @@ if [[ -f "$radraft_root/deploy/fetch-onnxruntime.sh" ]]; then
     export ORT_DYLIB_PATH
 fi
 bash "$radraft_root/fixtures/generate.sh"
+RADRAFT_IMAGING_REFERENCE="$(bash "$radraft_root/services/imaging/reference/run.sh" | tail -n 1)"
+export RADRAFT_IMAGING_REFERENCE

@@ -17,6 +17,8 @@ pub struct Instance {
     pub sop_instance_uid: String,
     /// Series Instance UID, or empty when absent.
     pub series_instance_uid: String,
+    /// Study Instance UID, or empty when absent.
+    pub study_instance_uid: String,
     /// Modality (0008,0060), upper case, or empty.
     pub modality: String,
     /// View Position (0018,5101), upper case, or empty.
@@ -95,6 +97,7 @@ impl Instance {
         Instance {
             sop_instance_uid: text(tags::SOP_INSTANCE_UID),
             series_instance_uid: text(tags::SERIES_INSTANCE_UID),
+            study_instance_uid: text(tags::STUDY_INSTANCE_UID),
             modality: text(tags::MODALITY).to_ascii_uppercase(),
             view_position: text(tags::VIEW_POSITION).to_ascii_uppercase(),
             instance_number,
