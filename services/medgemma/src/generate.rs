@@ -94,7 +94,7 @@ impl MedGemma {
             embeds[row * hidden..(row + 1) * hidden].copy_from_slice(feature);
         }
         let mut groups = mask::image_groups(&ids, soft);
-        let mut past = self.empty_cache()?;
+        let mut cache = self.kv_cache()?;
         let mut seen = 0usize;
         let mut chunk = ids.len();
 
@@ -111,11 +111,12 @@ impl MedGemma {
         let mut inside_trace = false;
         while generated.len() < budget {
             let step_started = Instant::now();
-            let logits = self.decode_step(embeds, &groups, seen, chunk, &mut past)?;
+            let first = generated.is_empty();
+            let (token, logits) =
+                self.decode_step(embeds, &groups, seen, chunk, &mut cache, first)?;
             seen += chunk;
-            let token = argmax(&logits);
-            if generated.is_empty() {
-                first_logits = logits;
+            if first {
+                first_logits = logits.unwrap_or_default();
                 timings.prefill = started.elapsed();
             } else {
                 timings.decode += step_started.elapsed();
@@ -188,15 +189,4 @@ impl MedGemma {
                 reason: e.to_string(),
             })
     }
-}
-
-/// Index of the largest logit; the first one on ties, as torch.argmax.
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0usize;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
 }

@@ -19,6 +19,7 @@
 
 mod error;
 mod generate;
+mod kv_cache;
 mod manifest;
 mod mask;
 mod model;

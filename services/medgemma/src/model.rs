@@ -21,6 +21,8 @@ pub struct MedGemma {
     pub(crate) embed: Session,
     pub(crate) decoder: Session,
     pub(crate) provider: Provider,
+    /// The CUDA device the GPU providers run on (where the KV cache lives).
+    pub(crate) device_id: i32,
     pub(crate) context_limit: usize,
 }
 
@@ -104,6 +106,7 @@ impl MedGemma {
             embed,
             decoder,
             provider,
+            device_id: cfg.device_id,
             context_limit,
         };
         if cfg.warm_up {

@@ -1,17 +1,15 @@
 //! One run of each graph: vision encoder per image, token embedding, and a decoder step that
-//! takes the KV cache in and hands the new one back.
-
-use std::borrow::Cow;
+//! extends the KV cache (see kv_cache.rs) and picks the greedy token.
 
 use ort::session::SessionInputValue;
-use ort::value::{DynValue, Tensor};
+use ort::value::{DynValue, Tensor, TensorRef};
 
 use crate::error::GenerateError;
+use crate::kv_cache::KvCache;
 use crate::mask;
 use crate::model::MedGemma;
 use crate::prompt::Request;
-
-type Inputs<'a> = Vec<(Cow<'a, str>, SessionInputValue<'a>)>;
+use crate::runtime::{self, Provider};
 
 fn tensor<T: ort::value::PrimitiveTensorElementType + Clone + std::fmt::Debug + 'static>(
     graph: &'static str,
@@ -52,15 +50,19 @@ impl MedGemma {
                     "no vision graph",
                 ));
             };
-            let data: Vec<f32> = image.iter().copied().collect();
-            let pixels = tensor(
-                "vision_encoder",
-                vec![1, 3, dims.image_size, dims.image_size],
-                data,
-            )?;
+            let shape = vec![1, 3, dims.image_size, dims.image_size];
+            let g = "vision_encoder";
+            // The pixels are borrowed, not copied, when the array is contiguous (as
+            // radraft-imaging's `model_input` makes it).
+            let pixels: SessionInputValue<'_> = match image.as_slice() {
+                Some(data) => TensorRef::from_array_view((shape, data))
+                    .map_err(|e| GenerateError::inference(g, e))?
+                    .into(),
+                None => tensor(g, shape, image.iter().copied().collect())?.into(),
+            };
             let outputs = session
                 .run(ort::inputs!["pixel_values" => pixels])
-                .map_err(|e| GenerateError::inference("vision_encoder", e))?;
+                .map_err(|e| GenerateError::inference(g, e))?;
             out.extend_from_slice(extract(&outputs, "vision_encoder", "image_features")?);
         }
         Ok(out)
@@ -84,87 +86,80 @@ impl MedGemma {
         Ok(extract(&outputs, "embed_tokens", "inputs_embeds")?.to_vec())
     }
 
-    pub(crate) fn empty_cache(&self) -> Result<Vec<DynValue>, GenerateError> {
-        let t = &self.manifest.text;
-        (0..2 * t.num_layers)
-            .map(|_| {
-                tensor(
-                    "decoder",
-                    vec![1, t.num_kv_heads, 0, t.head_dim],
-                    Vec::<f32>::new(),
-                )
-            })
-            .collect()
+    /// An empty KV cache for one generation, kept where the provider computes.
+    pub(crate) fn kv_cache(&self) -> Result<KvCache, GenerateError> {
+        let memory = |provider| {
+            runtime::kv_memory(provider, self.device_id)
+                .map_err(|e| GenerateError::inference("decoder", e))
+        };
+        KvCache::new(
+            &self.decoder,
+            &self.manifest.text,
+            memory(self.provider)?,
+            memory(Provider::Cpu)?,
+        )
     }
 
-    /// One decoder run over `len` new embeddings at positions `past_len..`; replaces `past`
-    /// with the presents and returns the last position's logits.
+    /// One decoder run over `len` new embeddings at positions `past_len..`, which extends
+    /// `cache`; returns the greedy token and, when `keep_logits`, the last position's logits.
     pub(crate) fn decode_step(
         &mut self,
         embeds: Vec<f32>,
         groups: &[u32],
         past_len: usize,
         len: usize,
-        past: &mut Vec<DynValue>,
-    ) -> Result<Vec<f32>, GenerateError> {
+        cache: &mut KvCache,
+        keep_logits: bool,
+    ) -> Result<(u32, Option<Vec<f32>>), GenerateError> {
         let t = &self.manifest.text;
         let masks = mask::build(groups, past_len, len, t.sliding_window);
         let positions: Vec<i64> = (past_len..past_len + len).map(|p| p as i64).collect();
         let g = "decoder";
-        let mut inputs: Inputs<'_> = Vec::with_capacity(4 + past.len());
-        inputs.push((
-            "inputs_embeds".into(),
-            tensor(g, vec![1, len, t.hidden_size], embeds)?.into(),
-        ));
-        inputs.push((
-            "position_ids".into(),
-            tensor(g, vec![1, len], positions)?.into(),
-        ));
-        let full = Tensor::from_array(masks.full).map_err(|e| GenerateError::inference(g, e))?;
-        let sliding =
-            Tensor::from_array(masks.sliding).map_err(|e| GenerateError::inference(g, e))?;
-        inputs.push(("full_attention_mask".into(), full.into()));
-        inputs.push(("sliding_attention_mask".into(), sliding.into()));
-        for (i, value) in past.iter().enumerate() {
-            let part = if i % 2 == 0 { "key" } else { "value" };
-            inputs.push((
-                format!("past_key_values.{}.{part}", i / 2).into(),
-                value.into(),
-            ));
+        let inputs = [
+            (
+                "inputs_embeds",
+                tensor(g, vec![1, len, t.hidden_size], embeds)?,
+            ),
+            ("position_ids", tensor(g, vec![1, len], positions)?),
+            ("full_attention_mask", array(masks.full)?),
+            ("sliding_attention_mask", array(masks.sliding)?),
+        ];
+        for (name, value) in &inputs {
+            cache.bind_input(name, value)?;
         }
-        let mut outputs = self
-            .decoder
-            .run(inputs)
-            .map_err(|e| GenerateError::inference(g, e))?;
-        let logits = extract(&outputs, g, "logits")?;
         let vocab = t.vocab_size;
-        let last = logits
-            .get(logits.len().saturating_sub(vocab)..)
-            .filter(|l| l.len() == vocab)
-            .ok_or_else(|| GenerateError::Output {
-                graph: g,
-                output: "logits".to_owned(),
-                reason: format!(
-                    "{} values, fewer than the vocabulary ({vocab})",
-                    logits.len()
-                ),
-            })?
-            .to_vec();
-        let mut presents = Vec::with_capacity(past.len());
-        for i in 0..past.len() {
-            let part = if i % 2 == 0 { "key" } else { "value" };
-            let name = format!("present.{}.{part}", i / 2);
-            let value = outputs.remove(&name).ok_or_else(|| GenerateError::Output {
-                graph: g,
-                output: name.clone(),
-                reason: "missing".to_owned(),
-            })?;
-            presents.push(value);
-        }
-        drop(outputs);
-        *past = presents;
-        Ok(last)
+        cache.run(&mut self.decoder, |logits| {
+            let last = logits
+                .get(logits.len().saturating_sub(vocab)..)
+                .filter(|l| l.len() == vocab)
+                .ok_or_else(|| GenerateError::Output {
+                    graph: g,
+                    output: "logits".to_owned(),
+                    reason: format!(
+                        "{} values, fewer than the vocabulary ({vocab})",
+                        logits.len()
+                    ),
+                })?;
+            Ok((argmax(last), keep_logits.then(|| last.to_vec())))
+        })
     }
+}
+
+fn array(mask: ndarray::Array4<f32>) -> Result<DynValue, GenerateError> {
+    Tensor::from_array(mask)
+        .map(|t| t.into_dyn())
+        .map_err(|e| GenerateError::inference("decoder", e))
+}
+
+/// Index of the largest logit; the first one on ties, as torch.argmax.
+fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0usize;
+    for (i, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = i;
+        }
+    }
+    best as u32
 }
 
 fn extract<'a>(
