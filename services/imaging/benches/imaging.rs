@@ -79,7 +79,8 @@ fn main() {
         ),
         ("CT study, 300 slices 512x512 -> 85 images", ct.clone()),
     ];
-    let runs = 5;
+    // 15 runs per image: on a shared 2-vCPU VM the median of 5 moved by 2x between runs.
+    let runs = 15;
     let python = if std::env::var_os("RADRAFT_BENCH_NO_PYTHON").is_none() {
         python_times(&root, &cases, runs)
     } else {

@@ -1,13 +1,11 @@
-//! Guards against hostile input that dicom-rs would trust: declared lengths larger than
-//! the input, and RLE headers with impossible segment counts (both found by fuzzing).
+//! Guards against hostile input that dicom-rs would trust (both found by fuzzing): meta
+//! group lengths larger than the input, and RLE headers with impossible segment counts.
 //!
-//! dicom-parser allocates and zero-fills each value's declared length before reading it, so
-//! a 1 KiB object declaring a 4 GiB element costs 4 GiB of memory. `check_lengths` walks the
-//! element headers (meta group, then the data set in its transfer syntax, inflated when
-//! deflated, descending into sequences and items, skipping encapsulated fragments) in step
-//! with the parser and rejects the first defined length that exceeds the bytes left. It only
-//! rejects what the parser would fail on anyway (the value cannot be read); where it cannot
-//! follow the structure (undefined-length UN) it stops and lets the parser decide.
+//! dicom-object reads the file meta group with its own code, which allocates and
+//! zero-fills each value's declared length before reading it. `check_meta` walks the meta
+//! group's element headers in step with that reader and rejects the first defined length
+//! that exceeds the bytes left. The data set after it is bounded inside dicom-parser
+//! itself (`parse.rs`).
 
 use dicom_core::Tag;
 use dicom_core::VR;
@@ -21,57 +19,14 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 /// The first element whose declared length exceeds the input: (tag, length, bytes left).
 pub(crate) type Overlong = (Tag, u32, usize);
 
-/// Scans Part-10 bytes without the preamble (starting at "DICM" or the meta group).
-pub(crate) fn check_lengths(bytes: &[u8]) -> Result<(), Overlong> {
+/// Scans the meta group of Part-10 bytes without the preamble (starting at "DICM").
+pub(crate) fn check_meta(bytes: &[u8]) -> Result<(), Overlong> {
     let start = if bytes.starts_with(b"DICM") { 4 } else { 0 };
-    let data = &bytes[start..];
-    // The meta group is explicit VR little endian; it names the data set's syntax.
-    let (pos, ts) = scan(
-        data,
-        0,
-        Syntax {
-            explicit: true,
-            big_endian: false,
-        },
-        true,
-    )?;
-    let syntax = match ts.as_deref().map(|t| t.trim_end_matches(['\0', ' '])) {
-        Some("1.2.840.10008.1.2") => Syntax {
-            explicit: false,
-            big_endian: false,
-        },
-        Some("1.2.840.10008.1.2.2") => Syntax {
-            explicit: true,
-            big_endian: true,
-        },
-        Some("1.2.840.10008.1.2.1.99") => return check_deflated(&data[pos..]),
-        None => return Ok(()),
-        Some(_) => Syntax {
-            explicit: true,
-            big_endian: false,
-        },
+    let explicit_le = Syntax {
+        explicit: true,
+        big_endian: false,
     };
-    scan(data, pos, syntax, false).map(|_| ())
-}
-
-/// Deflated data sets are inflated (raw deflate, as PS3.5 A.5 has it) and scanned as
-/// explicit VR little endian.
-fn check_deflated(compressed: &[u8]) -> Result<(), Overlong> {
-    use std::io::Read;
-    // On a corrupt stream, scan what inflated before the error: the parser reads the same
-    // prefix (and fails at that point), so a length past it is never readable either.
-    let mut inflated = Vec::new();
-    let _ = flate2::read::DeflateDecoder::new(compressed).read_to_end(&mut inflated);
-    scan(
-        &inflated,
-        0,
-        Syntax {
-            explicit: true,
-            big_endian: false,
-        },
-        false,
-    )
-    .map(|_| ())
+    scan(&bytes[start..], 0, explicit_le, true).map(|_| ())
 }
 
 #[derive(Clone, Copy)]

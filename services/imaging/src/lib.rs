@@ -4,14 +4,19 @@
 //! window, MONOCHROME1 inversion, 8-bit scaling, per-modality selection) → [`model_input`]
 //! (`[3, 896, 896]` f32, bit-identical to Hugging Face's Gemma 3 processor) and [`png`].
 
+mod codec;
 mod color;
 mod error;
 mod guard;
 mod image8;
+pub mod ljpeg;
+mod ljpeg_header;
 mod model;
 mod object;
+mod parse;
 pub mod pixels;
 mod resize;
+mod resize_pass;
 mod series;
 mod study;
 mod window;

@@ -6,17 +6,23 @@ use ndarray::{Array3, Array4};
 
 use crate::error::ImagingError;
 use crate::image8::Image8;
-use crate::resize::resize_plane;
+use crate::resize::Plan;
 
 /// The side of MedGemma's SigLIP input.
 pub const MODEL_SIDE: usize = 896;
 
 /// Resizes to `side` x `side` as Pillow does; grey images stay one plane.
 pub fn resize(image: &Image8, side: usize) -> Image8 {
+    let plan = Plan::new(image.width, image.height, side, side);
+    let mut tmp = Vec::new();
     let planes = image
         .planes
         .iter()
-        .map(|p| resize_plane(p, image.width, image.height, side, side))
+        .map(|p| {
+            let mut out = Vec::with_capacity(side * side);
+            plan.run(p, &mut tmp, |row| out.extend_from_slice(row));
+            out
+        })
         .collect();
     Image8 {
         width: side,
@@ -27,41 +33,78 @@ pub fn resize(image: &Image8, side: usize) -> Image8 {
 
 /// `pixel_values` for one image: `[3, side, side]` f32 in [-1, 1].
 pub fn model_input(image: &Image8, side: usize) -> Array3<f32> {
-    let mut out = vec![0f32; 3 * side * side];
-    fill_model_input(image, side, &mut out);
+    let mut out = Vec::with_capacity(3 * side * side);
+    model_rows(image, side, |row| out.extend_from_slice(row));
     Array3::from_shape_vec((3, side, side), out).unwrap_or_else(|_| Array3::zeros((3, side, side)))
 }
 
 /// `pixel_values` for a batch: `[n, 3, side, side]`, images spread over all cores.
 pub fn model_batch(images: &[&Image8], side: usize) -> Array4<f32> {
     let per = 3 * side * side;
-    let mut out = vec![0f32; images.len() * per];
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, images.len().max(1));
     let chunk = images.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for (imgs, dst) in images.chunks(chunk).zip(out.chunks_mut(chunk * per)) {
-            s.spawn(move || {
-                for (img, d) in imgs.iter().zip(dst.chunks_mut(per)) {
-                    fill_model_input(img, side, d);
-                }
-            });
+    let out = if threads == 1 {
+        // Appended row by row: no 4 bytes x 3 x side^2 per image zeroed first.
+        let mut out = Vec::with_capacity(images.len() * per);
+        for img in images {
+            model_rows(img, side, |row| out.extend_from_slice(row));
         }
-    });
+        out
+    } else {
+        let mut out = vec![0f32; images.len() * per];
+        std::thread::scope(|s| {
+            for (imgs, dst) in images.chunks(chunk).zip(out.chunks_mut(chunk * per)) {
+                s.spawn(move || {
+                    let mut rows = dst.chunks_exact_mut(side.max(1));
+                    for img in imgs {
+                        model_rows(img, side, |row| {
+                            if let Some(d) = rows.next() {
+                                d.copy_from_slice(row);
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        out
+    };
     Array4::from_shape_vec((images.len(), 3, side, side), out)
         .unwrap_or_else(|_| Array4::zeros((images.len(), 3, side, side)))
 }
 
-fn fill_model_input(image: &Image8, side: usize, out: &mut [f32]) {
-    let resized = resize(image, side);
+/// Hands `sink` the model input's rows in order: `3 * side` rows of `side` values.
+fn model_rows(image: &Image8, side: usize, mut sink: impl FnMut(&[f32])) {
+    if side == 0 {
+        return;
+    }
     // The HF processor computes `(u8 as f64 * (1/255)) as f32`, then `(x - 0.5) / 0.5` in
     // f32; a 256-entry table reproduces both roundings exactly.
     let table: [f32; 256] =
         std::array::from_fn(|v| ((v as f64 * (1.0 / 255.0)) as f32 - 0.5f32) / 0.5f32);
-    for (c, plane) in out.chunks_mut(side * side).enumerate().take(3) {
-        for (dst, &v) in plane.iter_mut().zip(resized.channel(c)) {
-            *dst = table[usize::from(v)];
+    let plan = Plan::new(image.width, image.height, side, side);
+    let mut tmp = Vec::new();
+    let mut row_f32 = vec![0f32; side];
+    let mut convert = |row: &[u8], sink: &mut dyn FnMut(&[f32])| {
+        for (d, &v) in row_f32.iter_mut().zip(row) {
+            *d = table[usize::from(v)];
+        }
+        sink(&row_f32);
+    };
+    if image.planes.len() == 1 {
+        // A grey image is resized once; its rows go to all three channels.
+        let mut grey = Vec::with_capacity(side * side);
+        plan.run(image.channel(0), &mut tmp, |row| {
+            grey.extend_from_slice(row)
+        });
+        for _ in 0..3 {
+            grey.chunks_exact(side)
+                .for_each(|row| convert(row, &mut sink));
+        }
+    } else {
+        for c in 0..3 {
+            plan.run(image.channel(c), &mut tmp, |row| convert(row, &mut sink));
         }
     }
 }
@@ -96,4 +139,21 @@ pub fn png(image: &Image8) -> Result<Vec<u8>, ImagingError> {
     writer.write_image_data(&data).map_err(err)?;
     writer.finish().map_err(err)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_matches_single_images() {
+        let grey = Image8::gray(5, 3, (0..15).map(|v| v * 17).collect());
+        let rgb = Image8::rgb_planes(2, 2, vec![0, 80, 160, 240], vec![9; 4], vec![255; 4]);
+        let images = [&grey, &rgb, &grey];
+        let batch = model_batch(&images, 7);
+        for (i, img) in images.iter().enumerate() {
+            assert_eq!(batch.index_axis(ndarray::Axis(0), i), model_input(img, 7));
+        }
+        assert!(model_input(&grey, 0).is_empty());
+    }
 }

@@ -4,9 +4,7 @@
 
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_pixeldata::{
-    PhotometricInterpretation, PixelDecoder, PixelRepresentation, PlanarConfiguration,
-};
+use dicom_pixeldata::PhotometricInterpretation;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::ImagingError;
@@ -195,24 +193,13 @@ pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingEr
         transfer_syntax: transfer_syntax(),
         message,
     })?;
-    // dicom-rs's codecs can panic on corrupt input (the fuzzer found an out-of-bounds index
-    // in its RLE decoder for a short segment): contain it as a decode error.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        instance.object.decode_pixel_data()
-    }))
-    .map_err(|_| ImagingError::Decode {
+    let native = crate::codec::decode_native(instance).map_err(|message| ImagingError::Decode {
         transfer_syntax: transfer_syntax(),
-        message: "decoder panicked".to_string(),
-    })?
-    .map_err(|e| ImagingError::Decode {
-        transfer_syntax: transfer_syntax(),
-        message: e.to_string(),
+        message,
     })?;
-    let rows = decoded.rows() as usize;
-    let columns = decoded.columns() as usize;
-    let count = decoded.number_of_frames().max(1) as usize;
-    let samples = usize::from(decoded.samples_per_pixel());
-    let bits_allocated = decoded.bits_allocated();
+    let (rows, columns, count, samples) =
+        (native.rows, native.columns, native.count, native.samples);
+    let bits_allocated = native.bits_allocated;
     let bytes_per_sample = match bits_allocated {
         8 => 1,
         16 => 2,
@@ -223,7 +210,7 @@ pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingEr
         }
     };
     let expected = rows * columns * count * samples * bytes_per_sample;
-    let data = decoded.data();
+    let data = native.data.as_slice();
     if data.len() < expected {
         return Err(ImagingError::PixelDataLength {
             expected,
@@ -231,12 +218,11 @@ pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingEr
         });
     }
     let data = &data[..expected];
-    let pi = decoded.photometric_interpretation().clone();
+    let pi = native.pi;
     let pixels = match (&pi, samples) {
         (PhotometricInterpretation::Monochrome1 | PhotometricInterpretation::Monochrome2, 1) => {
-            let bits_stored =
-                u32::from(decoded.bits_stored()).clamp(1, 8 * bytes_per_sample as u32);
-            let signed = decoded.pixel_representation() == PixelRepresentation::Signed;
+            let bits_stored = u32::from(native.bits_stored).clamp(1, 8 * bytes_per_sample as u32);
+            let signed = native.signed;
             FramePixels::Gray {
                 stored: unpack_gray(data, bytes_per_sample, bits_stored, signed),
                 slope: rescale_attr(instance, tags::RESCALE_SLOPE, 1.0),
@@ -248,7 +234,7 @@ pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingEr
         (PhotometricInterpretation::Rgb | PhotometricInterpretation::YbrFull, 3)
             if bytes_per_sample == 1 =>
         {
-            let mut rgb = if decoded.planar_configuration() == PlanarConfiguration::PixelFirst {
+            let mut rgb = if native.planar {
                 interleave_planes(data, rows * columns)
             } else {
                 data.to_vec()

@@ -4,15 +4,23 @@
 //! f64 exactly as Pillow does, normalised, then rounded to 22-bit fixed point; the
 //! horizontal pass runs first over only the rows the vertical pass needs, each pass
 //! rounding to 8 bits.
+//!
+//! Speed: the coefficient tables are built once per image ([`Plan`]) and reused for every
+//! plane; taps of weight 0 are dropped, so every output reads the same number `K` of inputs
+//! and the loops (`resize_pass.rs`) are specialised per `K` without bounds checks in the
+//! vertical pass. Dropping zero taps leaves every sum, hence every output, unchanged.
 
-const PRECISION_BITS: u32 = 32 - 8 - 2;
+use crate::resize_pass::{horizontal, vertical};
 
-/// Per-output-pixel filter taps: the first input index and the fixed-point weights.
+pub(crate) const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// Per-output taps: output `i` reads inputs `start[i] .. start[i] + k` with weights
+/// `weights[i * k .. (i + 1) * k]` (22-bit fixed point).
 #[derive(Debug)]
-struct Coeffs {
-    ksize: usize,
-    bounds: Vec<(usize, usize)>,
-    weights: Vec<i32>,
+pub(crate) struct Taps {
+    pub(crate) k: usize,
+    pub(crate) start: Vec<usize>,
+    pub(crate) weights: Vec<i32>,
 }
 
 fn bilinear_filter(x: f64) -> f64 {
@@ -20,14 +28,15 @@ fn bilinear_filter(x: f64) -> f64 {
     if x < 1.0 { 1.0 - x } else { 0.0 }
 }
 
-/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box `[0, in_size)`.
-fn precompute(in_size: usize, out_size: usize) -> Coeffs {
+/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the box `[0, in_size)`,
+/// then trimmed to the widest run of non-zero weights.
+fn precompute(in_size: usize, out_size: usize) -> Taps {
     let scale = in_size as f64 / out_size as f64;
     let filterscale = scale.max(1.0);
     let support = 1.0 * filterscale;
     let ksize = support.ceil() as usize * 2 + 1;
-    let mut bounds = Vec::with_capacity(out_size);
-    let mut weights = vec![0i32; out_size * ksize];
+    // Per output: the first input with a non-zero weight and the weights from there.
+    let mut rows: Vec<(usize, Vec<i32>)> = Vec::with_capacity(out_size);
     let mut k = vec![0f64; ksize];
     for xx in 0..out_size {
         let center = (xx as f64 + 0.5) * scale;
@@ -42,74 +51,100 @@ fn precompute(in_size: usize, out_size: usize) -> Coeffs {
             *kx = w;
             ww += w;
         }
-        let row = &mut weights[xx * ksize..xx * ksize + ksize];
-        for (x, kx) in k.iter().enumerate().take(n) {
-            let w = if ww != 0.0 { kx / ww } else { *kx };
-            let scaled = w * f64::from(1u32 << PRECISION_BITS);
-            row[x] = if w < 0.0 {
-                (-0.5 + scaled) as i32
-            } else {
-                (0.5 + scaled) as i32
-            };
-        }
-        // Widen every tap list to exactly `ksize` inputs inside the image (shifted left near
-        // the right edge); the extra taps weigh 0, so sums are unchanged, and the inner loop
-        // gets a fixed length the compiler unrolls.
-        if n < ksize && in_size >= ksize {
-            let start = xmin.min(in_size - ksize);
-            let shift = xmin - start;
-            row.copy_within(0..n, shift);
-            row[..shift].fill(0);
-            row[shift + n..].fill(0);
-            bounds.push((start, ksize));
-        } else {
-            bounds.push((xmin, n));
-        }
+        let fixed: Vec<i32> = k[..n]
+            .iter()
+            .map(|kx| {
+                let w = if ww != 0.0 { kx / ww } else { *kx };
+                let scaled = w * f64::from(1u32 << PRECISION_BITS);
+                if w < 0.0 {
+                    (-0.5 + scaled) as i32
+                } else {
+                    (0.5 + scaled) as i32
+                }
+            })
+            .collect();
+        let first = fixed.iter().position(|&w| w != 0).unwrap_or(0);
+        let last = fixed.iter().rposition(|&w| w != 0).map_or(first, |l| l + 1);
+        rows.push((xmin + first, fixed[first..last].to_vec()));
     }
-    Coeffs {
-        ksize,
-        bounds,
-        weights,
+    // Every output gets exactly `k` taps inside the input (shifted left near the right
+    // edge, padded with weight 0), so the passes run fixed-length loops.
+    let k = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(1);
+    let mut start = Vec::with_capacity(out_size);
+    let mut weights = vec![0i32; out_size * k];
+    for ((first, w), dst) in rows.iter().zip(weights.chunks_exact_mut(k)) {
+        let s = (*first).min(in_size.saturating_sub(k));
+        let shift = first - s;
+        dst[shift..shift + w.len()].copy_from_slice(w);
+        start.push(s);
     }
+    Taps { k, start, weights }
 }
 
-#[inline]
-fn clip8(v: i32) -> u8 {
-    if v >= (1 << PRECISION_BITS) << 8 {
-        255
-    } else if v <= 0 {
-        0
-    } else {
-        (v >> PRECISION_BITS) as u8
-    }
+/// A resize from `width` x `height` to `out_w` x `out_h`, coefficients computed once.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    width: usize,
+    height: usize,
+    out_w: usize,
+    out_h: usize,
+    /// `None` when that side keeps its size (Pillow skips the pass).
+    horiz: Option<Taps>,
+    vert: Option<Taps>,
+    /// Source rows the vertical pass reads.
+    rows: std::ops::Range<usize>,
 }
 
-/// One row of the horizontal pass. `K` is the tap count when every pixel has exactly
-/// `K` taps (fully unrolled), or 0 for the general loop.
-#[inline]
-fn horizontal_row<const K: usize>(in_row: &[u8], out_row: &mut [u8], c: &Coeffs) {
-    for (xx, out) in out_row.iter_mut().enumerate() {
-        let (xmin, n) = c.bounds[xx];
-        let k = &c.weights[xx * c.ksize..xx * c.ksize + n];
-        let mut ss: i32 = 1 << (PRECISION_BITS - 1);
-        let fixed: Option<(&[u8; K], &[i32; K])> = if K != 0 && n == K {
-            in_row[xmin..xmin + K]
-                .try_into()
-                .ok()
-                .zip(k.try_into().ok())
-        } else {
-            None
+impl Plan {
+    pub(crate) fn new(width: usize, height: usize, out_w: usize, out_h: usize) -> Plan {
+        let usable = width > 0 && height > 0 && out_w > 0 && out_h > 0;
+        let horiz = (usable && out_w != width).then(|| precompute(width, out_w));
+        let vert = (usable && out_h != height).then(|| precompute(height, out_h));
+        let rows = match &vert {
+            Some(v) => {
+                let first = v.start.iter().copied().min().unwrap_or(0);
+                let last = v.start.iter().map(|s| s + v.k).max().unwrap_or(height);
+                first..last.min(height)
+            }
+            None => 0..height,
         };
-        if let Some((px, w)) = fixed {
-            for j in 0..K {
-                ss += i32::from(px[j]) * w[j];
-            }
-        } else {
-            for (&p, &w) in in_row[xmin..xmin + n].iter().zip(k) {
-                ss += i32::from(p) * w;
-            }
+        Plan {
+            width,
+            height,
+            out_w,
+            out_h,
+            horiz,
+            vert,
+            rows,
         }
-        *out = clip8(ss);
+    }
+
+    /// Resizes one plane, handing output rows in order to `emit`. `tmp` is scratch space
+    /// reused across planes. A plane shorter than `width * height` (or an empty size)
+    /// gives zeros, as before.
+    pub(crate) fn run(&self, src: &[u8], tmp: &mut Vec<u8>, mut emit: impl FnMut(&[u8])) {
+        let (w, h, ow) = (self.width, self.height, self.out_w);
+        if w == 0 || h == 0 || ow == 0 || self.out_h == 0 || src.len() < w * h {
+            let zeros = vec![0u8; ow];
+            (0..self.out_h).for_each(|_| emit(&zeros));
+            return;
+        }
+        // The horizontal pass output (or the source itself) and the row it starts at.
+        let (rows, row0): (&[u8], usize) = match &self.horiz {
+            Some(taps) => {
+                tmp.resize(ow * self.rows.len(), 0);
+                let src_rows = src[self.rows.start * w..self.rows.end * w].chunks_exact(w);
+                for (out_row, in_row) in tmp.chunks_exact_mut(ow).zip(src_rows) {
+                    horizontal(in_row, out_row, taps);
+                }
+                (tmp.as_slice(), self.rows.start)
+            }
+            None => (&src[..w * h], 0),
+        };
+        match &self.vert {
+            Some(taps) => vertical(rows, ow, row0, taps, emit),
+            None => rows.chunks_exact(ow).for_each(emit),
+        }
     }
 }
 
@@ -121,59 +156,9 @@ pub fn resize_plane(
     out_w: usize,
     out_h: usize,
 ) -> Vec<u8> {
-    if width == 0 || height == 0 || out_w == 0 || out_h == 0 || src.len() < width * height {
-        return vec![0; out_w * out_h];
-    }
-    let need_h = out_w != width;
-    let need_v = out_h != height;
-    let vert = precompute(height, out_h);
-    // Rows of the source the vertical pass reads.
-    let y_first = vert.bounds.iter().map(|b| b.0).min().unwrap_or(0);
-    let y_last = vert
-        .bounds
-        .iter()
-        .map(|b| b.0 + b.1)
-        .max()
-        .unwrap_or(height);
-
-    let (tmp, tmp_w, row_offset) = if need_h {
-        let horiz = precompute(width, out_w);
-        let mut tmp = vec![0u8; out_w * (y_last - y_first)];
-        for (out_row, y) in tmp.chunks_exact_mut(out_w).zip(y_first..y_last) {
-            let in_row = &src[y * width..(y + 1) * width];
-            match horiz.ksize {
-                3 => horizontal_row::<3>(in_row, out_row, &horiz),
-                5 => horizontal_row::<5>(in_row, out_row, &horiz),
-                7 => horizontal_row::<7>(in_row, out_row, &horiz),
-                9 => horizontal_row::<9>(in_row, out_row, &horiz),
-                _ => horizontal_row::<0>(in_row, out_row, &horiz),
-            }
-        }
-        (tmp, out_w, y_first)
-    } else {
-        (src[..width * height].to_vec(), width, 0)
-    };
-    if !need_v {
-        return tmp;
-    }
-    let mut out = vec![0u8; out_w * out_h];
-    let mut acc = vec![0i32; tmp_w];
-    for (yy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
-        let (ymin, n) = vert.bounds[yy];
-        let k = &vert.weights[yy * vert.ksize..yy * vert.ksize + n];
-        acc.fill(1 << (PRECISION_BITS - 1));
-        // Padding taps (weight 0, see `precompute`) are skipped here: rows are summed whole.
-        for (j, &w) in k.iter().enumerate().filter(|(_, w)| **w != 0) {
-            let r = ymin + j - row_offset;
-            let row = &tmp[r * tmp_w..(r + 1) * tmp_w];
-            for (a, &p) in acc.iter_mut().zip(row) {
-                *a += i32::from(p) * w;
-            }
-        }
-        for (o, &a) in out_row.iter_mut().zip(&acc) {
-            *o = clip8(a);
-        }
-    }
+    let mut out = Vec::with_capacity(out_w * out_h);
+    Plan::new(width, height, out_w, out_h)
+        .run(src, &mut Vec::new(), |row| out.extend_from_slice(row));
     out
 }
 
@@ -190,24 +175,32 @@ mod tests {
     #[test]
     fn constant_image_stays_constant() {
         let src = vec![77u8; 300 * 200];
-        assert!(
-            resize_plane(&src, 300, 200, 896, 896)
-                .iter()
-                .all(|&v| v == 77)
-        );
-        assert!(
-            resize_plane(&src, 300, 200, 50, 40)
-                .iter()
-                .all(|&v| v == 77)
-        );
+        for (w, h) in [(896, 896), (50, 40), (300, 7), (1, 1)] {
+            let out = resize_plane(&src, 300, 200, w, h);
+            assert_eq!(out.len(), w * h);
+            assert!(out.iter().all(|&v| v == 77), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn short_input_gives_zeros() {
+        assert_eq!(resize_plane(&[1, 2, 3], 2, 2, 3, 3), vec![0; 9]);
     }
 
     #[test]
     fn shrink_widens_support() {
-        // Scale 4: the filter spans 4 input pixels each side of the centre.
+        // Scale 4: the filter spans 4 input pixels each side of the centre (Pillow's 9-tap
+        // window, whose outer tap always weighs 0 here and is dropped).
         let c = precompute(3584, 896);
-        assert_eq!(c.ksize, 9);
-        let sum: i64 = c.weights[..c.ksize].iter().map(|&w| i64::from(w)).sum();
+        assert_eq!(c.k, 8);
+        let sum: i64 = c.weights[..c.k].iter().map(|&w| i64::from(w)).sum();
         assert!((sum - (1 << PRECISION_BITS)).abs() <= 4);
+    }
+
+    #[test]
+    fn upscale_reads_two_inputs() {
+        let c = precompute(512, 896);
+        assert_eq!(c.k, 2);
+        assert!(c.start.iter().all(|&s| s + 2 <= 512));
     }
 }

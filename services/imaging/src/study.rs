@@ -195,7 +195,7 @@ fn projection_images(
     });
     let mut images = Vec::new();
     for inst in chosen {
-        match pixels::decode(inst, options.max_samples) {
+        match pixels::decode(inst, options.max_samples).and_then(|f| padded_size(f, options)) {
             Ok(frames) => {
                 // Multi-frame projection objects: each frame is its own image.
                 for (frame, image) in render_frames(&frames).into_iter().enumerate() {
@@ -213,4 +213,28 @@ fn projection_images(
         }
     }
     images
+}
+
+/// Padding to a square can need far more memory than the decoded pixels (a 15624 x 268
+/// frame, under the sample limit, becomes 15624 x 15624: found by fuzzing), so the padded
+/// size is held to the same limit.
+fn padded_size(frames: Frames, options: &StudyOptions) -> Result<Frames, ImagingError> {
+    let side = frames.rows.max(frames.columns) as u64;
+    let samples = match frames.pixels {
+        FramePixels::Gray { .. } => 1,
+        FramePixels::Rgb { .. } => 3,
+    };
+    let total = side * side * frames.count as u64 * samples;
+    if total > options.max_samples {
+        let side = u32::try_from(side).unwrap_or(u32::MAX);
+        return Err(ImagingError::TooLarge {
+            rows: side,
+            columns: side,
+            frames: u32::try_from(frames.count).unwrap_or(u32::MAX),
+            samples: samples as u32,
+            total,
+            limit: options.max_samples,
+        });
+    }
+    Ok(frames)
 }

@@ -1,0 +1,193 @@
+//! Pixel Data to native samples: our lossless JPEG decoder (`ljpeg`) for the JPEG Lossless
+//! syntaxes where it applies, dicom-pixeldata for everything else (and for any stream ours
+//! declines), with panics inside dicom-rs's codecs contained.
+
+use std::borrow::Cow;
+
+use dicom_dictionary_std::tags;
+use dicom_pixeldata::{
+    PhotometricInterpretation, PixelDecoder, PixelRepresentation, PlanarConfiguration,
+};
+
+use crate::ljpeg::decode_lossless;
+use crate::object::Instance;
+
+/// JPEG Lossless, Non-Hierarchical (Process 14), and its First-Order Prediction subset.
+const JPEG_LOSSLESS: [&str; 2] = ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"];
+
+/// The syntaxes dicom-rs decodes with jpeg-decoder.
+const JPEG_FAMILY: [&str; 4] = [
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+];
+
+/// Decoded samples (little endian, frame after frame) and the attributes that read them.
+pub(crate) struct Native {
+    pub(crate) rows: usize,
+    pub(crate) columns: usize,
+    pub(crate) count: usize,
+    pub(crate) samples: usize,
+    pub(crate) bits_allocated: u16,
+    pub(crate) bits_stored: u16,
+    pub(crate) signed: bool,
+    pub(crate) pi: PhotometricInterpretation,
+    /// Colour samples stored plane after plane (PlanarConfiguration 1).
+    pub(crate) planar: bool,
+    pub(crate) data: Vec<u8>,
+}
+
+/// Decodes all frames; the error is the decoder's message.
+pub(crate) fn decode_native(instance: &Instance) -> Result<Native, String> {
+    let ts = instance.transfer_syntax().trim_end_matches('\0');
+    if JPEG_LOSSLESS.contains(&ts)
+        && let Some(native) = lossless(instance)
+    {
+        return Ok(native);
+    }
+    if JPEG_FAMILY.contains(&ts) {
+        check_jpeg_frames(instance)?;
+    }
+    // dicom-rs's codecs can panic on corrupt input (the fuzzer found an out-of-bounds index
+    // in its RLE decoder for a short segment): contain it as a decode error.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        instance.object.decode_pixel_data()
+    }))
+    .map_err(|_| "decoder panicked".to_string())?
+    .map_err(|e| e.to_string())?;
+    // `into_data` moves the buffer out (dicom-pixeldata owns it for every syntax).
+    Ok(Native {
+        rows: decoded.rows() as usize,
+        columns: decoded.columns() as usize,
+        count: decoded.number_of_frames().max(1) as usize,
+        samples: usize::from(decoded.samples_per_pixel()),
+        bits_allocated: decoded.bits_allocated(),
+        bits_stored: decoded.bits_stored(),
+        signed: decoded.pixel_representation() == PixelRepresentation::Signed,
+        pi: decoded.photometric_interpretation().clone(),
+        planar: decoded.planar_configuration() == PlanarConfiguration::PixelFirst,
+        data: decoded.into_data(),
+    })
+}
+
+/// jpeg-decoder allocates for the size in each JPEG frame header, not for Rows x Columns
+/// (66 MB from a 1 KiB object, found by fuzzing; up to 4 G samples possible). dicom-rs
+/// decodes every JPEG it finds in the fragments joined together, so every SOI there must
+/// lead to a frame header within Rows x Columns x SamplesPerPixel.
+fn check_jpeg_frames(instance: &Instance) -> Result<(), String> {
+    let (Some(rows), Some(columns)) = (int(instance, tags::ROWS), int(instance, tags::COLUMNS))
+    else {
+        return Ok(()); // dicom-rs refuses these before decoding
+    };
+    let samples = int(instance, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as usize;
+    let pixel_data = instance.object.element_opt(tags::PIXEL_DATA).ok().flatten();
+    let Some(fragments) = pixel_data.and_then(|e| e.value().fragments()) else {
+        return Ok(());
+    };
+    let joined = fragments.concat();
+    let mut at = 0;
+    while let Some(i) = joined[at..].iter().position(|&b| b == 0xFF) {
+        let p = at + i;
+        at = p + 1;
+        if joined.get(p + 1) != Some(&0xD8) {
+            continue;
+        }
+        match crate::ljpeg_header::sof_size(&joined[p..]) {
+            Some((w, h, c)) if w <= columns as usize && h <= rows as usize && c <= samples => {}
+            _ => {
+                return Err(format!(
+                    "JPEG frame header at byte {p} larger than {rows}x{columns}x{samples} or unreadable"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn int(instance: &Instance, tag: dicom_core::Tag) -> Option<u32> {
+    let element = instance.object.element_opt(tag).ok().flatten()?;
+    element.to_int::<u32>().ok()
+}
+
+/// Monochrome JPEG Lossless through `ljpeg`, producing the bytes dicom-rs would (u8 samples
+/// for 8-bit precision, else u16): `None` (use dicom-rs) for anything else, including
+/// streams `ljpeg` declines or finds corrupt, so dicom-rs keeps the last word on those.
+fn lossless(instance: &Instance) -> Option<Native> {
+    let rows = int(instance, tags::ROWS)? as usize;
+    let columns = int(instance, tags::COLUMNS)? as usize;
+    let bits_allocated = match int(instance, tags::BITS_ALLOCATED)? {
+        8 => 8,
+        16 => 16,
+        _ => return None,
+    };
+    let bits_stored = u16::try_from(int(instance, tags::BITS_STORED)?).ok()?;
+    int(instance, tags::HIGH_BIT)?;
+    let signed = match int(instance, tags::PIXEL_REPRESENTATION)? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let count = match instance.object.element_opt(tags::NUMBER_OF_FRAMES).ok()? {
+        Some(_) => int(instance, tags::NUMBER_OF_FRAMES)?.max(1) as usize,
+        None => 1,
+    };
+    let pi = instance
+        .object
+        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
+        .ok()??
+        .to_str()
+        .ok()?;
+    let pi = match pi.trim_end_matches(['\0', ' ']) {
+        "MONOCHROME1" => PhotometricInterpretation::Monochrome1,
+        "MONOCHROME2" => PhotometricInterpretation::Monochrome2,
+        _ => return None,
+    };
+    if int(instance, tags::SAMPLES_PER_PIXEL)? != 1 {
+        return None;
+    }
+    let pixel_data = instance.object.element_opt(tags::PIXEL_DATA).ok()??;
+    let fragments = pixel_data.value().fragments()?;
+    // One fragment per frame, or one frame over all fragments; dicom-rs handles the rest.
+    let streams: Vec<Cow<'_, [u8]>> = if fragments.len() == count {
+        fragments
+            .iter()
+            .map(|f| Cow::Borrowed(f.as_slice()))
+            .collect()
+    } else if count == 1 {
+        vec![Cow::Owned(fragments.concat())]
+    } else {
+        return None;
+    };
+    let bytes = usize::from(bits_allocated / 8);
+    let mut data = Vec::with_capacity(rows * columns * count * bytes);
+    for stream in &streams {
+        // Checked before `ljpeg` allocates for the frame header's size.
+        let (w, h, _) = crate::ljpeg_header::sof_size(stream)?;
+        if w != columns || h != rows {
+            return None;
+        }
+        let frame = decode_lossless(stream).ok()?;
+        let wide = frame.precision != 8;
+        if frame.width != columns || frame.height != rows || (bytes == 2) != wide {
+            return None;
+        }
+        if wide {
+            data.extend(frame.samples.iter().flat_map(|s| s.to_le_bytes()));
+        } else {
+            data.extend(frame.samples.iter().map(|&s| s as u8));
+        }
+    }
+    Some(Native {
+        rows,
+        columns,
+        count,
+        samples: 1,
+        bits_allocated,
+        bits_stored,
+        signed,
+        pi,
+        planar: false,
+        data,
+    })
+}
