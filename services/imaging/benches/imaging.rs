@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use radraft_imaging::{MODEL_SIDE, StudyOptions, decode, model_batch, open_path, prepare_study};
+use radraft_imaging::{
+    MODEL_SIDE, StudyOptions, decode_reduced, model_batch, open_path, prepare_study,
+};
 
 fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     let mut t: Vec<f64> = (0..runs)
@@ -23,15 +25,19 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-fn rust_times(files: &[PathBuf], runs: usize) -> (f64, f64) {
+fn rust_times(files: &[PathBuf], runs: usize, j2k_reduce_to: Option<usize>) -> (f64, f64) {
     let dec = median_ms(runs, || {
         for f in files {
-            decode(&open_path(f).unwrap(), u64::MAX).unwrap();
+            decode_reduced(&open_path(f).unwrap(), u64::MAX, j2k_reduce_to).unwrap();
         }
     });
+    let options = StudyOptions {
+        j2k_reduce_to,
+        ..StudyOptions::default()
+    };
     let total = median_ms(runs, || {
         let insts: Vec<_> = files.iter().map(|f| open_path(f).unwrap()).collect();
-        let study = prepare_study(&insts, &StudyOptions::default()).unwrap();
+        let study = prepare_study(&insts, &options).unwrap();
         let images: Vec<_> = study.images.iter().map(|i| &i.image).collect();
         std::hint::black_box(model_batch(&images, MODEL_SIDE));
     });
@@ -59,6 +65,10 @@ fn main() {
         ),
         (
             "CR 1955x1841 J2K lossless (RG1_J2KR)",
+            vec![pdd.join("RG1_J2KR.dcm")],
+        ),
+        (
+            "CR 1955x1841 J2K lossless, decoded at half size (j2k_reduce_to 896)",
             vec![pdd.join("RG1_J2KR.dcm")],
         ),
         (
@@ -95,7 +105,8 @@ fn main() {
             println!("| {label} | missing: run fixtures/generate.sh --bench-ct 500 | | | | |");
             continue;
         }
-        let (rd, rt) = rust_times(files, if files.len() > 1 { 3 } else { runs });
+        let reduce = label.contains("j2k_reduce_to").then_some(MODEL_SIDE);
+        let (rd, rt) = rust_times(files, if files.len() > 1 { 3 } else { runs }, reduce);
         let (pd, pt) = python
             .get(i)
             .copied()

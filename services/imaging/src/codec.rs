@@ -39,7 +39,16 @@ pub(crate) struct Native {
 }
 
 /// Decodes all frames; the error is the decoder's message.
-pub(crate) fn decode_native(instance: &Instance) -> Result<Native, String> {
+/// With `j2k_reduce_to`, a large JPEG 2000 image is decoded at the smallest resolution level
+/// whose longer side is still at least that many pixels (`j2k.rs`).
+pub(crate) fn decode_native(
+    instance: &Instance,
+    j2k_reduce_to: Option<usize>,
+) -> Result<Native, String> {
+    if let Some(reduced) = j2k_reduce_to.and_then(|side| crate::j2k::decode_reduced(instance, side))
+    {
+        return Ok(reduced);
+    }
     let ts = instance.transfer_syntax().trim_end_matches('\0');
     if JPEG_LOSSLESS.contains(&ts)
         && let Some(native) = lossless(instance)

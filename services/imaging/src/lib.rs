@@ -9,6 +9,7 @@ mod color;
 mod error;
 mod guard;
 mod image8;
+mod j2k;
 pub mod ljpeg;
 mod ljpeg_header;
 mod model;
@@ -25,7 +26,7 @@ pub use error::ImagingError;
 pub use image8::Image8;
 pub use model::{MODEL_SIDE, model_batch, model_input, png, resize};
 pub use object::{Instance, open_bytes, open_path};
-pub use pixels::{FileWindow, FramePixels, Frames, decode};
+pub use pixels::{FileWindow, FramePixels, Frames, decode, decode_reduced};
 pub use resize::resize_plane;
 pub use series::{CT_WINDOWS, evenly_spaced};
 pub use study::{

@@ -181,6 +181,17 @@ fn rescale_attr(instance: &Instance, tag: dicom_core::Tag, default: f64) -> f64 
 
 /// Decodes every frame of `instance`, after the size guard and transfer-syntax check.
 pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingError> {
+    decode_reduced(instance, max_samples, None)
+}
+
+/// [`decode`], with large JPEG 2000 images decoded at reduced resolution: the smallest
+/// wavelet level whose longer side is still at least `j2k_reduce_to` pixels. `Frames` then
+/// has the reduced rows and columns.
+pub fn decode_reduced(
+    instance: &Instance,
+    max_samples: u64,
+    j2k_reduce_to: Option<usize>,
+) -> Result<Frames, ImagingError> {
     check_size(instance, max_samples)?;
     check_transfer_syntax(instance)?;
     let transfer_syntax = || {
@@ -193,9 +204,11 @@ pub fn decode(instance: &Instance, max_samples: u64) -> Result<Frames, ImagingEr
         transfer_syntax: transfer_syntax(),
         message,
     })?;
-    let native = crate::codec::decode_native(instance).map_err(|message| ImagingError::Decode {
-        transfer_syntax: transfer_syntax(),
-        message,
+    let native = crate::codec::decode_native(instance, j2k_reduce_to).map_err(|message| {
+        ImagingError::Decode {
+            transfer_syntax: transfer_syntax(),
+            message,
+        }
     })?;
     let (rows, columns, count, samples) =
         (native.rows, native.columns, native.count, native.samples);

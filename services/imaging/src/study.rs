@@ -17,6 +17,11 @@ pub struct StudyOptions {
     pub max_slices: usize,
     /// Size guard: rows x columns x frames x samples per object.
     pub max_samples: u64,
+    /// Decode projection images stored as JPEG 2000 at the smallest resolution level whose
+    /// longer side is still at least this many pixels (say 896, the model's input), instead
+    /// of at full size: several times faster on 2k-4k films; the model input then differs
+    /// slightly from the reference (docs/benchmarks.md). `None`: full resolution.
+    pub j2k_reduce_to: Option<usize>,
 }
 
 impl Default for StudyOptions {
@@ -24,6 +29,7 @@ impl Default for StudyOptions {
         StudyOptions {
             max_slices: 85,
             max_samples: pixels::DEFAULT_MAX_SAMPLES,
+            j2k_reduce_to: None,
         }
     }
 }
@@ -195,7 +201,9 @@ fn projection_images(
     });
     let mut images = Vec::new();
     for inst in chosen {
-        match pixels::decode(inst, options.max_samples).and_then(|f| padded_size(f, options)) {
+        match pixels::decode_reduced(inst, options.max_samples, options.j2k_reduce_to)
+            .and_then(|f| padded_size(f, options))
+        {
             Ok(frames) => {
                 // Multi-frame projection objects: each frame is its own image.
                 for (frame, image) in render_frames(&frames).into_iter().enumerate() {

@@ -68,6 +68,7 @@ fn run(path: &Path) -> (Result<usize, ImagingError>, usize) {
     let options = StudyOptions {
         max_slices: 4,
         max_samples: 1 << 22,
+        ..StudyOptions::default()
     };
     let outcome = open_bytes(&bytes).and_then(|instance| {
         let study = prepare_study(std::slice::from_ref(&instance), &options)?;

@@ -46,6 +46,10 @@ pub struct DraftArgs {
     /// Most CT/MR slices shown to the model, evenly spaced.
     #[arg(long, default_value_t = StudyOptions::default().max_slices)]
     pub max_slices: usize,
+    /// Decode JPEG 2000 films at the smallest resolution level still this many pixels on
+    /// their longer side (e.g. 896): much faster on large films, slightly different input.
+    #[arg(long)]
+    pub j2k_reduce_to: Option<usize>,
     /// New-token budget per draft.
     #[arg(long, default_value_t = DraftOptions::default().max_new_tokens)]
     pub max_new_tokens: usize,
@@ -76,6 +80,7 @@ impl DraftArgs {
         DraftOptions {
             study: StudyOptions {
                 max_slices: self.max_slices,
+                j2k_reduce_to: self.j2k_reduce_to,
                 ..StudyOptions::default()
             },
             instruction: self.prompt.clone(),

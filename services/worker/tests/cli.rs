@@ -143,3 +143,20 @@ fn bad_model_or_no_dicom_exit_with_a_reason() {
         "{stderr}"
     );
 }
+
+#[test]
+fn large_jpeg_2000_films_can_be_decoded_at_reduced_resolution() {
+    // pydicom-data's 1955 x 1841 chest CR: half size (978) still covers 500 px.
+    let pngs = tempfile::tempdir().unwrap();
+    let png_dir = pngs.path().to_str().unwrap();
+    let flags = ["--json", "--max-new-tokens", "1", "--j2k-reduce-to", "500"];
+    let out = worker(
+        &[&flags[..], &["--png-dir", png_dir]].concat(),
+        &[fixture("external/pydicom-data/RG1_J2KR.dcm")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = &json_lines(&out)[0];
+    let bytes = std::fs::read(line["pngs"][0].as_str().unwrap()).unwrap();
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    assert_eq!(width, 978, "decoded at half size, padded to a square");
+}

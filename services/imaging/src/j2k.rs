@@ -1,0 +1,127 @@
+//! JPEG 2000 at reduced resolution. A 2k x 2k chest film is shown to MedGemma at 896 px; the
+//! codestream already holds the image at half and quarter resolution (its wavelet levels),
+//! so OpenJPEG can stop early and skip most of the work. Used only when asked
+//! (`StudyOptions::j2k_reduce_to`), since the result differs slightly from decoding at full
+//! size and resizing (the wavelet's low-pass band instead of Pillow's bilinear filter).
+
+use dicom_dictionary_std::tags;
+use dicom_pixeldata::PhotometricInterpretation;
+use jpeg2k::{DecodeParameters, Image};
+
+use crate::codec::Native;
+use crate::object::Instance;
+
+/// JPEG 2000 (lossless only, and lossy) transfer syntaxes.
+const JPEG_2000: [&str; 2] = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"];
+
+/// How many halvings keep the longer side at or above `target`.
+pub(crate) fn reduce_levels(rows: usize, columns: usize, target: usize) -> u32 {
+    let mut side = rows.max(columns);
+    let mut levels = 0;
+    while target > 0 && side / 2 >= target {
+        side /= 2;
+        levels += 1;
+    }
+    levels
+}
+
+fn int(instance: &Instance, tag: dicom_core::Tag) -> Option<u32> {
+    let element = instance.object.element_opt(tag).ok().flatten()?;
+    element.to_int::<u32>().ok()
+}
+
+/// Decodes a single-frame JPEG 2000 object at the resolution that still covers `target`
+/// pixels on its longer side. `None` when it does not apply (another syntax, several frames,
+/// no reduction possible, an unusual layout) and when OpenJPEG fails at the reduced level
+/// (a codestream with fewer wavelet levels, or a corrupt one): the caller then decodes at
+/// full size as usual, and reports the decoder's error if there is one.
+pub(crate) fn decode_reduced(instance: &Instance, target: usize) -> Option<Native> {
+    let ts = instance.transfer_syntax().trim_end_matches('\0');
+    if !JPEG_2000.contains(&ts) || int(instance, tags::NUMBER_OF_FRAMES).unwrap_or(1) > 1 {
+        return None;
+    }
+    let rows = int(instance, tags::ROWS)? as usize;
+    let columns = int(instance, tags::COLUMNS)? as usize;
+    let levels = reduce_levels(rows, columns, target);
+    if levels == 0 {
+        return None;
+    }
+    let bits_allocated = u16::try_from(int(instance, tags::BITS_ALLOCATED)?).ok()?;
+    let bits_stored = u16::try_from(int(instance, tags::BITS_STORED)?).ok()?;
+    let samples = int(instance, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as usize;
+    let signed = int(instance, tags::PIXEL_REPRESENTATION)? == 1;
+    let pi = instance
+        .object
+        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
+        .ok()??
+        .to_str()
+        .ok()?;
+    let pi = match pi.trim_end_matches(['\0', ' ']) {
+        "MONOCHROME1" => PhotometricInterpretation::Monochrome1,
+        "MONOCHROME2" => PhotometricInterpretation::Monochrome2,
+        _ => return None,
+    };
+    if !matches!(bits_allocated, 8 | 16) || samples != 1 {
+        return None;
+    }
+    let element = instance.object.element_opt(tags::PIXEL_DATA).ok()??;
+    let stream = element.value().fragments()?.concat();
+    let (width, height, values) = decode(&stream, levels).ok()?;
+    Some(Native {
+        rows: height,
+        columns: width,
+        count: 1,
+        samples,
+        bits_allocated,
+        bits_stored,
+        signed,
+        pi,
+        planar: false,
+        data: to_le_bytes(&values, bits_allocated),
+    })
+}
+
+/// The first component at `levels` halvings: (width, height, samples).
+fn decode(stream: &[u8], levels: u32) -> Result<(usize, usize, Vec<i32>), String> {
+    let params = DecodeParameters::new().reduce(levels);
+    let image = Image::from_bytes_with(stream, params)
+        .map_err(|e| format!("JPEG 2000 at 1/{} resolution: {e}", 1u32 << levels))?;
+    let component = image
+        .components()
+        .first()
+        .ok_or_else(|| "JPEG 2000 stream has no component".to_string())?;
+    let (width, height) = (component.width() as usize, component.height() as usize);
+    let data = component.data();
+    if data.len() < width * height {
+        return Err(format!(
+            "JPEG 2000 component holds {} samples for {width}x{height}",
+            data.len()
+        ));
+    }
+    Ok((width, height, data[..width * height].to_vec()))
+}
+
+fn to_le_bytes(values: &[i32], bits_allocated: u16) -> Vec<u8> {
+    if bits_allocated == 8 {
+        return values.iter().map(|&v| v as u8).collect();
+    }
+    values
+        .iter()
+        .flat_map(|&v| (v as u16).to_le_bytes())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reduce_levels;
+
+    #[test]
+    fn levels_keep_the_longer_side_at_or_above_the_target() {
+        assert_eq!(reduce_levels(1841, 1955, 896), 1);
+        assert_eq!(reduce_levels(4096, 3328, 896), 2);
+        assert_eq!(reduce_levels(512, 512, 896), 0);
+        assert_eq!(reduce_levels(1791, 1000, 896), 0);
+        assert_eq!(reduce_levels(1792, 1000, 896), 1);
+        assert_eq!(reduce_levels(1792, 1000, 0), 0);
+    }
+}
