@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, JPEG2000Lossless, ExplicitVRBigEndian, ExplicitVRLittleEndian,
                          ImplicitVRLittleEndian, RLELossless, generate_uid)
 
 OUT = Path(__file__).parent / "seeds"
@@ -42,9 +42,9 @@ def make(name, arr, pi="MONOCHROME2", modality="OT", signed=False, bits_stored=N
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    if syntax == RLELossless:
+    if syntax in (RLELossless, JPEG2000Lossless):
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.compress(RLELossless)
+        ds.compress(syntax, **({"encoding_plugin": "pylibjpeg"} if syntax == JPEG2000Lossless else {}))
     else:
         ds.file_meta.TransferSyntaxUID = syntax
         if syntax == ExplicitVRBigEndian:
@@ -71,6 +71,12 @@ def main():
     make("rgb-planar", rgb, pi="RGB", planar=1)
     make("ybr-full", rgb, pi="YBR_FULL")
     make("dx-pa", rng.integers(0, 256, (6, 10), dtype=np.uint8), modality="DX", ViewPosition="PA")
+    # JPEG 2000 needs 32 px for its default six resolution levels; the fuzz target decodes
+    # half of its inputs at reduced resolution, so these exercise both paths.
+    ramp = np.add.outer(np.arange(32), np.arange(32))
+    make("j2k-16", (ramp * 64).astype(np.uint16), syntax=JPEG2000Lossless, bits_stored=12)
+    make("j2k-mono1-8", (ramp * 4).astype(np.uint8), pi="MONOCHROME1", modality="CR",
+         syntax=JPEG2000Lossless)
 
 
 if __name__ == "__main__":
