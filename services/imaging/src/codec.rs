@@ -114,9 +114,26 @@ fn check_jpeg_frames(instance: &Instance) -> Result<(), String> {
     Ok(())
 }
 
-fn int(instance: &Instance, tag: dicom_core::Tag) -> Option<u32> {
+/// An integer attribute, or `None` when absent or unreadable.
+pub(crate) fn int(instance: &Instance, tag: dicom_core::Tag) -> Option<u32> {
     let element = instance.object.element_opt(tag).ok().flatten()?;
     element.to_int::<u32>().ok()
+}
+
+/// The photometric interpretation when it is MONOCHROME1 or MONOCHROME2 (the only ones our
+/// own decoders take), else `None`.
+pub(crate) fn monochrome(instance: &Instance) -> Option<PhotometricInterpretation> {
+    let pi = instance
+        .object
+        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
+        .ok()??
+        .to_str()
+        .ok()?;
+    match pi.trim_end_matches(['\0', ' ']) {
+        "MONOCHROME1" => Some(PhotometricInterpretation::Monochrome1),
+        "MONOCHROME2" => Some(PhotometricInterpretation::Monochrome2),
+        _ => None,
+    }
 }
 
 /// Monochrome JPEG Lossless through `ljpeg`, producing the bytes dicom-rs would (u8 samples
@@ -141,17 +158,7 @@ fn lossless(instance: &Instance) -> Option<Native> {
         Some(_) => int(instance, tags::NUMBER_OF_FRAMES)?.max(1) as usize,
         None => 1,
     };
-    let pi = instance
-        .object
-        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
-        .ok()??
-        .to_str()
-        .ok()?;
-    let pi = match pi.trim_end_matches(['\0', ' ']) {
-        "MONOCHROME1" => PhotometricInterpretation::Monochrome1,
-        "MONOCHROME2" => PhotometricInterpretation::Monochrome2,
-        _ => return None,
-    };
+    let pi = monochrome(instance)?;
     if int(instance, tags::SAMPLES_PER_PIXEL)? != 1 {
         return None;
     }

@@ -5,10 +5,9 @@
 //! size and resizing (the wavelet's low-pass band instead of Pillow's bilinear filter).
 
 use dicom_dictionary_std::tags;
-use dicom_pixeldata::PhotometricInterpretation;
 use jpeg2k::{DecodeParameters, Image};
 
-use crate::codec::Native;
+use crate::codec::{Native, int, monochrome};
 use crate::object::Instance;
 
 /// JPEG 2000 (lossless only, and lossy) transfer syntaxes.
@@ -23,11 +22,6 @@ pub(crate) fn reduce_levels(rows: usize, columns: usize, target: usize) -> u32 {
         levels += 1;
     }
     levels
-}
-
-fn int(instance: &Instance, tag: dicom_core::Tag) -> Option<u32> {
-    let element = instance.object.element_opt(tag).ok().flatten()?;
-    element.to_int::<u32>().ok()
 }
 
 /// Decodes a single-frame JPEG 2000 object at the resolution that still covers `target`
@@ -50,17 +44,7 @@ pub(crate) fn decode_reduced(instance: &Instance, target: usize) -> Option<Nativ
     let bits_stored = u16::try_from(int(instance, tags::BITS_STORED)?).ok()?;
     let samples = int(instance, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as usize;
     let signed = int(instance, tags::PIXEL_REPRESENTATION)? == 1;
-    let pi = instance
-        .object
-        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
-        .ok()??
-        .to_str()
-        .ok()?;
-    let pi = match pi.trim_end_matches(['\0', ' ']) {
-        "MONOCHROME1" => PhotometricInterpretation::Monochrome1,
-        "MONOCHROME2" => PhotometricInterpretation::Monochrome2,
-        _ => return None,
-    };
+    let pi = monochrome(instance)?;
     if !matches!(bits_allocated, 8 | 16) || samples != 1 {
         return None;
     }
