@@ -9,8 +9,7 @@
 
 use dicom_core::Tag;
 use dicom_core::VR;
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_dictionary_std::tags;
 
 use crate::object::Instance;
 
@@ -22,35 +21,16 @@ pub(crate) type Overlong = (Tag, u32, usize);
 /// Scans the meta group of Part-10 bytes without the preamble (starting at "DICM").
 pub(crate) fn check_meta(bytes: &[u8]) -> Result<(), Overlong> {
     let start = if bytes.starts_with(b"DICM") { 4 } else { 0 };
-    let explicit_le = Syntax {
-        explicit: true,
-        big_endian: false,
-    };
-    scan(&bytes[start..], 0, explicit_le, true).map(|_| ())
+    scan_meta(&bytes[start..])
 }
 
-#[derive(Clone, Copy)]
-struct Syntax {
-    explicit: bool,
-    big_endian: bool,
+// The meta group is always explicit VR little endian.
+fn u16_at(d: &[u8], p: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(p..p + 2)?.try_into().ok()?))
 }
 
-fn u16_at(d: &[u8], p: usize, be: bool) -> Option<u16> {
-    let b: [u8; 2] = d.get(p..p + 2)?.try_into().ok()?;
-    Some(if be {
-        u16::from_be_bytes(b)
-    } else {
-        u16::from_le_bytes(b)
-    })
-}
-
-fn u32_at(d: &[u8], p: usize, be: bool) -> Option<u32> {
-    let b: [u8; 4] = d.get(p..p + 4)?.try_into().ok()?;
-    Some(if be {
-        u32::from_be_bytes(b)
-    } else {
-        u32::from_le_bytes(b)
-    })
+fn u32_at(d: &[u8], p: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(p..p + 4)?.try_into().ok()?))
 }
 
 /// Bytes dicom-parser consumes for a value: numeric VRs read whole numbers only
@@ -66,31 +46,23 @@ fn consumed(vr: VR, len: usize) -> usize {
     len - len % unit
 }
 
-/// Walks elements from `pos`. With `meta`, stops at the first non-0002 group and returns
-/// where it stopped and the Transfer Syntax UID.
-fn scan(
-    d: &[u8],
-    mut pos: usize,
-    s: Syntax,
-    meta: bool,
-) -> Result<(usize, Option<String>), Overlong> {
-    let mut ts = None;
+/// Walks the meta group's elements, stopping at the first non-0002 group or where the
+/// group length (0002,0000) says the group ends.
+fn scan_meta(d: &[u8]) -> Result<(), Overlong> {
+    let mut pos = 0;
     let mut fragments = false;
     // The meta group ends where its group length (0002,0000) says, as dicom-object reads it.
     let mut meta_end: Option<usize> = None;
     while pos + 8 <= d.len() {
-        let (Some(group), Some(element)) = (
-            u16_at(d, pos, s.big_endian),
-            u16_at(d, pos + 2, s.big_endian),
-        ) else {
+        let (Some(group), Some(element)) = (u16_at(d, pos), u16_at(d, pos + 2)) else {
             break;
         };
-        if meta && meta_end.map_or(group != 0x0002, |end| pos >= end) {
+        if meta_end.map_or(group != 0x0002, |end| pos >= end) {
             break;
         }
         let tag = Tag(group, element);
         if group == 0xFFFE {
-            let Some(len) = u32_at(d, pos + 4, s.big_endian) else {
+            let Some(len) = u32_at(d, pos + 4) else {
                 break;
             };
             pos += 8;
@@ -109,44 +81,34 @@ fn scan(
             }
             continue;
         }
-        let (vr, len, header) = if s.explicit {
-            // Unknown VR bytes are read as UN (4-byte length), as dicom-encoding does.
-            let vr = VR::from_binary([d[pos + 4], d[pos + 5]]).unwrap_or(VR::UN);
-            let long = matches!(
-                vr,
-                VR::OB
-                    | VR::OD
-                    | VR::OF
-                    | VR::OL
-                    | VR::OV
-                    | VR::OW
-                    | VR::SQ
-                    | VR::SV
-                    | VR::UC
-                    | VR::UN
-                    | VR::UR
-                    | VR::UT
-                    | VR::UV
-            );
-            if long {
-                let Some(len) = u32_at(d, pos + 8, s.big_endian) else {
-                    break;
-                };
-                (vr, len, 12)
-            } else {
-                let Some(len) = u16_at(d, pos + 6, s.big_endian) else {
-                    break;
-                };
-                (vr, u32::from(len), 8)
-            }
-        } else {
-            let Some(len) = u32_at(d, pos + 4, false) else {
+        // Unknown VR bytes are read as UN (4-byte length), as dicom-encoding does.
+        let vr = VR::from_binary([d[pos + 4], d[pos + 5]]).unwrap_or(VR::UN);
+        let long = matches!(
+            vr,
+            VR::OB
+                | VR::OD
+                | VR::OF
+                | VR::OL
+                | VR::OV
+                | VR::OW
+                | VR::SQ
+                | VR::SV
+                | VR::UC
+                | VR::UN
+                | VR::UR
+                | VR::UT
+                | VR::UV
+        );
+        let (len, header) = if long {
+            let Some(len) = u32_at(d, pos + 8) else {
                 break;
             };
-            let vr = StandardDataDictionary
-                .by_tag(tag)
-                .map_or(VR::UN, |e| e.vr().relaxed());
-            (vr, len, 8)
+            (len, 12)
+        } else {
+            let Some(len) = u16_at(d, pos + 6) else {
+                break;
+            };
+            (u32::from(len), 8)
         };
         pos += header;
         let left = d.len().saturating_sub(pos);
@@ -154,7 +116,7 @@ fn scan(
             match vr {
                 _ if tag == Tag(0x7FE0, 0x0010) => fragments = true,
                 // Undefined-length UN holds implicit VR data we do not follow.
-                VR::UN if s.explicit => break,
+                VR::UN => break,
                 // The parser reads any other undefined-length element as a sequence.
                 _ => {}
             }
@@ -163,20 +125,15 @@ fn scan(
         if len as usize > left {
             return Err((tag, len, left));
         }
-        if meta && tag == Tag(0x0002, 0x0000) && len == 4 {
-            meta_end = u32_at(d, pos, false).map(|v| pos + 4 + v as usize);
-        }
-        if meta && tag == Tag(0x0002, 0x0010) {
-            ts = d
-                .get(pos..pos + len as usize)
-                .map(|v| String::from_utf8_lossy(v).into_owned());
+        if tag == Tag(0x0002, 0x0000) && len == 4 {
+            meta_end = u32_at(d, pos).map(|v| pos + 4 + v as usize);
         }
         // Defined-length sequences are entered: their items' values are checked too.
         if vr != VR::SQ {
             pos += consumed(vr, len as usize);
         }
     }
-    Ok((pos, ts))
+    Ok(())
 }
 
 /// dicom-rs's RLE decoder trusts each fragment's segment count and allocates for it (up
