@@ -67,6 +67,21 @@ fn attr_u32(
         .ok_or(ImagingError::Attribute { name })
 }
 
+/// An optional attribute: `default` when absent, an error when present but unreadable.
+fn attr_u32_or(
+    instance: &Instance,
+    tag: dicom_core::Tag,
+    name: &'static str,
+    default: u32,
+) -> Result<u32, ImagingError> {
+    match instance.object.element_opt(tag).ok().flatten() {
+        Some(e) => e
+            .to_int::<u32>()
+            .map_err(|_| ImagingError::Attribute { name }),
+        None => Ok(default),
+    }
+}
+
 /// Checks rows x columns x frames x samples against `max_samples` from the attributes
 /// alone, so an oversized or lying header never reaches an allocation.
 pub fn check_size(instance: &Instance, max_samples: u64) -> Result<(), ImagingError> {
@@ -81,28 +96,8 @@ pub fn check_size(instance: &Instance, max_samples: u64) -> Result<(), ImagingEr
     }
     let rows = attr_u32(instance, tags::ROWS, "Rows")?;
     let columns = attr_u32(instance, tags::COLUMNS, "Columns")?;
-    let frames = match instance
-        .object
-        .element_opt(tags::NUMBER_OF_FRAMES)
-        .ok()
-        .flatten()
-    {
-        Some(e) => e.to_int::<u32>().map_err(|_| ImagingError::Attribute {
-            name: "NumberOfFrames",
-        })?,
-        None => 1,
-    };
-    let samples = match instance
-        .object
-        .element_opt(tags::SAMPLES_PER_PIXEL)
-        .ok()
-        .flatten()
-    {
-        Some(e) => e.to_int::<u32>().map_err(|_| ImagingError::Attribute {
-            name: "SamplesPerPixel",
-        })?,
-        None => 1,
-    };
+    let frames = attr_u32_or(instance, tags::NUMBER_OF_FRAMES, "NumberOfFrames", 1)?;
+    let samples = attr_u32_or(instance, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel", 1)?;
     let total =
         u64::from(rows) * u64::from(columns) * u64::from(frames.max(1)) * u64::from(samples.max(1));
     if total > max_samples || rows == 0 || columns == 0 {
