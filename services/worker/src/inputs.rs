@@ -1,7 +1,7 @@
 //! The command line's inputs: DICOM files and folders, opened and grouped into studies.
 //! Files that are not usable DICOM are reported, not fatal: the rest still gets drafted.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use radraft_imaging::{Instance, open_path};
@@ -37,8 +37,6 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
     for path in paths {
         walk(path, &mut files, &mut inputs.rejected);
     }
-    let mut by_study: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
-    let mut order = Vec::new();
     let mut seen = HashSet::new();
     for file in files {
         match open_path(&file) {
@@ -53,11 +51,7 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
                     });
                     continue;
                 }
-                let study = instance.study_instance_uid.clone();
-                if !by_study.contains_key(&study) {
-                    order.push(study.clone());
-                }
-                by_study.entry(study).or_default().push(instance);
+                add_to_study(&mut inputs.studies, instance);
             }
             Err(e) => inputs.rejected.push(Rejected {
                 path: file,
@@ -65,15 +59,21 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
             }),
         }
     }
-    for study_uid in order {
-        if let Some(instances) = by_study.remove(&study_uid) {
-            inputs.studies.push(StudyInput {
-                study_uid,
-                instances,
-            });
-        }
-    }
     inputs
+}
+
+/// Studies keep the order their first object was found in.
+fn add_to_study(studies: &mut Vec<StudyInput>, instance: Instance) {
+    match studies
+        .iter_mut()
+        .find(|s| s.study_uid == instance.study_instance_uid)
+    {
+        Some(study) => study.instances.push(instance),
+        None => studies.push(StudyInput {
+            study_uid: instance.study_instance_uid.clone(),
+            instances: vec![instance],
+        }),
+    }
 }
 
 fn walk(path: &Path, files: &mut Vec<PathBuf>, rejected: &mut Vec<Rejected>) {
