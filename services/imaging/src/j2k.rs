@@ -50,7 +50,7 @@ pub(crate) fn decode_reduced(instance: &Instance, target: usize) -> Option<Nativ
     }
     let element = instance.object.element_opt(tags::PIXEL_DATA).ok()??;
     let stream = element.value().fragments()?.concat();
-    let (width, height, values) = decode(&stream, levels).ok()?;
+    let (width, height, data) = decode(&stream, levels, bits_allocated)?;
     Some(Native {
         rows: height,
         columns: width,
@@ -61,38 +61,28 @@ pub(crate) fn decode_reduced(instance: &Instance, target: usize) -> Option<Nativ
         signed,
         pi,
         planar: false,
-        data: to_le_bytes(&values, bits_allocated),
+        data,
     })
 }
 
-/// The first component at `levels` halvings: (width, height, samples).
-fn decode(stream: &[u8], levels: u32) -> Result<(usize, usize, Vec<i32>), String> {
+/// The first component at `levels` halvings, as little-endian samples of `bits_allocated`:
+/// (width, height, bytes). `None` when OpenJPEG fails; the caller falls back to the full
+/// decode, which reports the error.
+fn decode(stream: &[u8], levels: u32, bits_allocated: u16) -> Option<(usize, usize, Vec<u8>)> {
     let params = DecodeParameters::new().reduce(levels);
-    let image = Image::from_bytes_with(stream, params)
-        .map_err(|e| format!("JPEG 2000 at 1/{} resolution: {e}", 1u32 << levels))?;
-    let component = image
-        .components()
-        .first()
-        .ok_or_else(|| "JPEG 2000 stream has no component".to_string())?;
+    let image = Image::from_bytes_with(stream, params).ok()?;
+    let component = image.components().first()?;
     let (width, height) = (component.width() as usize, component.height() as usize);
-    let data = component.data();
-    if data.len() < width * height {
-        return Err(format!(
-            "JPEG 2000 component holds {} samples for {width}x{height}",
-            data.len()
-        ));
-    }
-    Ok((width, height, data[..width * height].to_vec()))
-}
-
-fn to_le_bytes(values: &[i32], bits_allocated: u16) -> Vec<u8> {
-    if bits_allocated == 8 {
-        return values.iter().map(|&v| v as u8).collect();
-    }
-    values
-        .iter()
-        .flat_map(|&v| (v as u16).to_le_bytes())
-        .collect()
+    let values = component.data().get(..width * height)?;
+    let bytes = if bits_allocated == 8 {
+        values.iter().map(|&v| v as u8).collect()
+    } else {
+        values
+            .iter()
+            .flat_map(|&v| (v as u16).to_le_bytes())
+            .collect()
+    };
+    Some((width, height, bytes))
 }
 
 #[cfg(test)]
