@@ -1,7 +1,8 @@
 //! Decode + preprocess timings per image and for a 300-slice CT study, printed as a table
 //! beside the Python reference (pydicom + numpy + HF Gemma3ImageProcessorPil) on the same
 //! files in the same run. Run `cargo bench -p radraft-imaging --bench imaging` after
-//! `fixtures/generate.sh --bench-ct 500`; set `RADRAFT_BENCH_NO_PYTHON=1` to skip Python.
+//! `fixtures/generate.sh --bench-ct 500`; set `RADRAFT_BENCH_NO_PYTHON=1` to skip Python and
+//! `RADRAFT_BENCH_ONLY=<text>` to run only the cases whose label contains the text.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -89,8 +90,18 @@ fn main() {
         ),
         ("CT study, 300 slices 512x512 -> 85 images", ct.clone()),
     ];
-    // 15 runs per image: on a shared 2-vCPU VM the median of 5 moved by 2x between runs.
-    let runs = 15;
+    // RADRAFT_BENCH_ONLY=<text>: only the cases whose label contains it (for profiling).
+    let only = std::env::var("RADRAFT_BENCH_ONLY").unwrap_or_default();
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|(label, _)| label.contains(only.as_str()))
+        .collect();
+    // 15 runs per image by default (RADRAFT_BENCH_RUNS): on a shared 2-vCPU VM the median
+    // of 5 moved by 2x between runs.
+    let runs = std::env::var("RADRAFT_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
     let python = if std::env::var_os("RADRAFT_BENCH_NO_PYTHON").is_none() {
         python_times(&root, &cases, runs)
     } else {

@@ -269,27 +269,29 @@ pub fn decode_reduced(
 /// Little-endian (native after decoding) samples to i32: keep the low `bits_stored` bits and
 /// sign-extend them when the pixel representation is signed, as pydicom does.
 fn unpack_gray(data: &[u8], bytes_per_sample: usize, bits_stored: u32, signed: bool) -> Vec<i32> {
-    let mask: u32 = if bits_stored >= 32 {
-        u32::MAX
-    } else {
-        (1u32 << bits_stored) - 1
-    };
-    let shift = 32 - bits_stored;
-    let convert = |raw: u32| -> i32 {
-        let v = raw & mask;
-        if signed {
-            ((v << shift) as i32) >> shift
-        } else {
-            v as i32
-        }
-    };
+    // Signed: shift the sign bit (bit `bits_stored - 1`) to bit 31 and back, which also
+    // drops the bits above it. One loop per case, so each vectorises.
+    let shift = 32u32.saturating_sub(bits_stored);
+    let mask = u32::MAX >> shift;
+    let signed_value = |raw: u32| ((raw << shift) as i32) >> shift;
+    let unsigned_value = |raw: u32| (raw & mask) as i32;
     if bytes_per_sample == 1 {
-        data.iter().map(|&b| convert(u32::from(b))).collect()
-    } else {
-        data.chunks_exact(2)
-            .map(|c| convert(u32::from(u16::from_le_bytes([c[0], c[1]]))))
-            .collect()
+        let raw = data.iter().map(|&b| u32::from(b));
+        return if signed {
+            raw.map(signed_value).collect()
+        } else {
+            raw.map(unsigned_value).collect()
+        };
     }
+    // Filled in place over a zeroed buffer: `collect` over `chunks_exact` does not vectorise.
+    let mut out = vec![0i32; data.len() / 2];
+    let pairs = out.iter_mut().zip(data.chunks_exact(2));
+    if signed {
+        pairs.for_each(|(o, c)| *o = signed_value(u32::from(u16::from_le_bytes([c[0], c[1]]))));
+    } else {
+        pairs.for_each(|(o, c)| *o = unsigned_value(u32::from(u16::from_le_bytes([c[0], c[1]]))));
+    }
+    out
 }
 
 /// Planar (RRR..GGG..BBB.. per frame) to interleaved RGB.

@@ -10,7 +10,7 @@
 //! and the loops (`resize_pass.rs`) are specialised per `K` without bounds checks in the
 //! vertical pass. Dropping zero taps leaves every sum, hence every output, unchanged.
 
-use crate::resize_pass::{horizontal, vertical};
+use crate::resize_pass::{Halves, PairScratch, horizontal, vertical};
 
 pub(crate) const PRECISION_BITS: u32 = 32 - 8 - 2;
 
@@ -21,6 +21,8 @@ pub(crate) struct Taps {
     pub(crate) k: usize,
     pub(crate) start: Vec<usize>,
     pub(crate) weights: Vec<i32>,
+    /// The weights as 16-bit halves, for the two-tap horizontal pass.
+    pub(crate) halves: Option<Halves>,
 }
 
 fn bilinear_filter(x: f64) -> f64 {
@@ -78,7 +80,13 @@ fn precompute(in_size: usize, out_size: usize) -> Taps {
         dst[shift..shift + w.len()].copy_from_slice(w);
         start.push(s);
     }
-    Taps { k, start, weights }
+    let halves = Halves::new(k, &weights);
+    Taps {
+        k,
+        start,
+        weights,
+        halves,
+    }
 }
 
 /// A resize from `width` x `height` to `out_w` x `out_h`, coefficients computed once.
@@ -133,9 +141,10 @@ impl Plan {
         let (rows, row0): (&[u8], usize) = match &self.horiz {
             Some(taps) => {
                 tmp.resize(ow * self.rows.len(), 0);
+                let mut scratch = PairScratch::default();
                 let src_rows = src[self.rows.start * w..self.rows.end * w].chunks_exact(w);
                 for (out_row, in_row) in tmp.chunks_exact_mut(ow).zip(src_rows) {
-                    horizontal(in_row, out_row, taps);
+                    horizontal(in_row, out_row, taps, &mut scratch);
                 }
                 (tmp.as_slice(), self.rows.start)
             }
@@ -195,6 +204,31 @@ mod tests {
         assert_eq!(c.k, 8);
         let sum: i64 = c.weights[..c.k].iter().map(|&w| i64::from(w)).sum();
         assert!((sum - (1 << PRECISION_BITS)).abs() <= 4);
+    }
+
+    #[test]
+    fn two_tap_pairs_match_the_scalar_pass() {
+        let taps = precompute(512, 896);
+        assert!(taps.halves.is_some());
+        let scalar = Taps {
+            k: taps.k,
+            start: taps.start.clone(),
+            weights: taps.weights.clone(),
+            halves: None,
+        };
+        let mut seed = 7u32;
+        let row: Vec<u8> = (0..512)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect();
+        let (mut fast, mut slow) = (vec![0u8; 896], vec![0u8; 896]);
+        let mut scratch = PairScratch::default();
+        horizontal(&row, &mut fast, &taps, &mut scratch);
+        horizontal(&row, &mut slow, &scalar, &mut scratch);
+        assert_eq!(fast, slow);
+        assert!(fast.iter().any(|&v| v > 0));
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub(crate) fn ct_images(
     let chosen = evenly_spaced(frames.len(), options.max_slices);
     images.extend(parallel_map(&chosen, |&idx| {
         let (uid, frame, g, _, _) = &frames[idx];
-        let [r, gch, b] = CT_WINDOWS.map(|w| g.render(w, false));
+        let [r, gch, b] = g.render_three(CT_WINDOWS);
         SelectedImage {
             sop_instance_uid: uid.clone(),
             frame: *frame,

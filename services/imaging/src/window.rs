@@ -94,6 +94,29 @@ impl GrayFrame<'_> {
         }
     }
 
+    /// Three planes through three windows (CT's RGB recipe) in one pass over the samples,
+    /// each plane bit-identical to [`GrayFrame::render`] with that window.
+    pub fn render_three(&self, windows: [Window; 3]) -> [Vec<u8>; 3] {
+        let Some((min, max)) = self.stored_range() else {
+            return [Vec::new(), Vec::new(), Vec::new()];
+        };
+        let span = (i64::from(max) - i64::from(min)) as usize;
+        if span > (1 << 20) {
+            return windows.map(|w| self.render(w, false));
+        }
+        // One table entry holds all three values, so each sample costs one lookup.
+        let lut: Vec<[u8; 3]> = (0..=span)
+            .map(|i| windows.map(|w| w.apply(self.modality(min + i as i32))))
+            .collect();
+        let n = self.stored.len();
+        let [mut r, mut g, mut b] = [0, 1, 2].map(|_| vec![0u8; n]);
+        let planes = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
+        for (&v, ((r, g), b)) in self.stored.iter().zip(planes) {
+            [*r, *g, *b] = lut.get((v - min) as usize).copied().unwrap_or_default();
+        }
+        [r, g, b]
+    }
+
     /// This frame as a single-plane [`Image8`].
     pub fn to_image(&self, window: Window, invert: bool) -> Image8 {
         Image8::gray(self.columns, self.rows, self.render(window, invert))
