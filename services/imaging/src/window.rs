@@ -10,6 +10,10 @@
 use crate::image8::Image8;
 use crate::pixels::FileWindow;
 
+/// Widest stored-value range rendered through a lookup table (every range of data of 16
+/// bits or fewer); wider ones are computed per sample.
+const MAX_TABLE_SPAN: usize = 1 << 20;
+
 /// A linear window in modality units (HU for CT).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
@@ -83,7 +87,7 @@ impl GrayFrame<'_> {
             let o = window.apply(self.modality(v));
             if invert { 255 - o } else { o }
         };
-        if span <= (1 << 20) {
+        if span <= MAX_TABLE_SPAN {
             let lut: Vec<u8> = (0..=span).map(|i| map(min + i as i32)).collect();
             self.stored
                 .iter()
@@ -101,7 +105,7 @@ impl GrayFrame<'_> {
             return [Vec::new(), Vec::new(), Vec::new()];
         };
         let span = (i64::from(max) - i64::from(min)) as usize;
-        if span > (1 << 20) {
+        if span > MAX_TABLE_SPAN {
             return windows.map(|w| self.render(w, false));
         }
         // One table entry holds all three values, so each sample costs one lookup.
