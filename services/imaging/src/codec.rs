@@ -15,14 +15,6 @@ use crate::object::Instance;
 /// JPEG Lossless, Non-Hierarchical (Process 14), and its First-Order Prediction subset.
 const JPEG_LOSSLESS: [&str; 2] = ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"];
 
-/// The syntaxes dicom-rs decodes with jpeg-decoder.
-const JPEG_FAMILY: [&str; 4] = [
-    "1.2.840.10008.1.2.4.50",
-    "1.2.840.10008.1.2.4.51",
-    "1.2.840.10008.1.2.4.57",
-    "1.2.840.10008.1.2.4.70",
-];
-
 /// Decoded samples (little endian, frame after frame) and the attributes that read them.
 pub(crate) struct Native {
     pub(crate) rows: usize,
@@ -55,9 +47,6 @@ pub(crate) fn decode_native(
     {
         return Ok(native);
     }
-    if JPEG_FAMILY.contains(&ts) {
-        check_jpeg_frames(instance)?;
-    }
     // dicom-rs's codecs can panic on corrupt input (the fuzzer found an out-of-bounds index
     // in its RLE decoder for a short segment): contain it as a decode error.
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -78,40 +67,6 @@ pub(crate) fn decode_native(
         planar: decoded.planar_configuration() == PlanarConfiguration::PixelFirst,
         data: decoded.into_data(),
     })
-}
-
-/// jpeg-decoder allocates for the size in each JPEG frame header, not for Rows x Columns
-/// (66 MB from a 1 KiB object, found by fuzzing; up to 4 G samples possible). dicom-rs
-/// decodes every JPEG it finds in the fragments joined together, so every SOI there must
-/// lead to a frame header within Rows x Columns x SamplesPerPixel.
-fn check_jpeg_frames(instance: &Instance) -> Result<(), String> {
-    let (Some(rows), Some(columns)) = (int(instance, tags::ROWS), int(instance, tags::COLUMNS))
-    else {
-        return Ok(()); // dicom-rs refuses these before decoding
-    };
-    let samples = int(instance, tags::SAMPLES_PER_PIXEL).unwrap_or(1) as usize;
-    let pixel_data = instance.object.element_opt(tags::PIXEL_DATA).ok().flatten();
-    let Some(fragments) = pixel_data.and_then(|e| e.value().fragments()) else {
-        return Ok(());
-    };
-    let joined = fragments.concat();
-    let mut at = 0;
-    while let Some(i) = joined[at..].iter().position(|&b| b == 0xFF) {
-        let p = at + i;
-        at = p + 1;
-        if joined.get(p + 1) != Some(&0xD8) {
-            continue;
-        }
-        match crate::ljpeg_header::sof_size(&joined[p..]) {
-            Some((w, h, c)) if w <= columns as usize && h <= rows as usize && c <= samples => {}
-            _ => {
-                return Err(format!(
-                    "JPEG frame header at byte {p} larger than {rows}x{columns}x{samples} or unreadable"
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// An integer attribute, or `None` when absent or unreadable.
@@ -179,7 +134,7 @@ fn lossless(instance: &Instance) -> Option<Native> {
     let mut data = Vec::with_capacity(rows * columns * count * bytes);
     for stream in &streams {
         // Checked before `ljpeg` allocates for the frame header's size.
-        let (w, h, _) = crate::ljpeg_header::sof_size(stream)?;
+        let (w, h, _) = crate::ljpeg_header::sof_size(stream, crate::ljpeg_header::is_jpeg_sof)?;
         if w != columns || h != rows {
             return None;
         }

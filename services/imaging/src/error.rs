@@ -31,6 +31,10 @@ pub enum ImagingError {
         length: u32,
         remaining: usize,
     },
+    /// A deflated data set inflates to more than the limit (`MAX_INFLATED_BYTES`); refused
+    /// before it is parsed.
+    #[error("deflated data set inflates to more than {limit} bytes")]
+    InflatedTooLarge { limit: u64 },
     /// The bytes could not be parsed as DICOM Part 10.
     #[error("cannot parse DICOM bytes: {source}")]
     ParseBytes {
@@ -58,6 +62,15 @@ pub enum ImagingError {
         samples: u32,
         total: u64,
         limit: u64,
+    },
+    /// A compressed stream's own header (JPEG SOFn, JPEG-LS SOF55, JPEG 2000 SIZ) declares
+    /// a larger image than the attributes, or cannot be read; checked before the codec
+    /// allocates for it.
+    #[error("{codec} stream header at {location} {problem}")]
+    StreamHeader {
+        codec: &'static str,
+        location: String,
+        problem: String,
     },
     /// A pixel layout we do not handle (bit depth, photometric interpretation, ...).
     #[error("unsupported pixel format: {what}")]

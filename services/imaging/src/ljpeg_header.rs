@@ -155,9 +155,18 @@ fn parse_sos(
     })
 }
 
-/// The frame size (width, height, components) from the first SOFn after the SOI at the
-/// start of `d`, if its marker segments can be followed that far.
-pub(crate) fn sof_size(d: &[u8]) -> Option<(usize, usize, usize)> {
+/// A JPEG frame header marker, SOF0 to SOF15 (T.81 Table B.1; C4, C8 and CC are not).
+pub(crate) fn is_jpeg_sof(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// The frame size (width, height, components) from the first frame header (a marker
+/// `is_frame_header` accepts) after the SOI at the start of `d`, if its marker segments
+/// can be followed that far. JPEG-LS's SOF55 has the same layout as JPEG's SOFn.
+pub(crate) fn sof_size(
+    d: &[u8],
+    is_frame_header: impl Fn(u8) -> bool,
+) -> Option<(usize, usize, usize)> {
     let mut pos = 2;
     loop {
         while d.get(pos) == Some(&0xFF) {
@@ -166,7 +175,7 @@ pub(crate) fn sof_size(d: &[u8]) -> Option<(usize, usize, usize)> {
         let marker = *d.get(pos)?;
         let len = u16_at(d, pos + 1).ok()?;
         let seg = d.get(pos + 3..pos + 1 + len)?;
-        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+        if is_frame_header(marker) {
             let (h, w) = (u16_at(seg, 1).ok()?, u16_at(seg, 3).ok()?);
             return Some((w, h, usize::from(*seg.get(5)?)));
         }

@@ -31,9 +31,20 @@ fn overlong((tag, length, remaining): Overlong) -> ImagingError {
     }
 }
 
+/// A deflated data set that inflates to more than this is refused before it is parsed:
+/// twice the pixel bytes the default size guard admits (2^28 16-bit samples). Deflate
+/// expands at most about 1000-fold, so without a cap a 1 MB upload costs inflating 1 GB
+/// twice (once to learn the length, once to parse).
+pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
+
 /// Parses `body` (starting at "DICM") as dicom-object's `from_reader` would, refusing any
 /// declared length longer than the rest of the input.
 pub(crate) fn read_object(body: &[u8]) -> Result<DefaultDicomObject, ImagingError> {
+    read_object_within(body, MAX_INFLATED_BYTES)
+}
+
+/// [`read_object`], with a deflated data set allowed to inflate to `max_inflated` bytes.
+fn read_object_within(body: &[u8], max_inflated: u64) -> Result<DefaultDicomObject, ImagingError> {
     guard::check_meta(body).map_err(overlong)?;
     let mut rest = body;
     let meta = FileMetaTable::from_reader(&mut rest);
@@ -46,7 +57,10 @@ pub(crate) fn read_object(body: &[u8]) -> Result<DefaultDicomObject, ImagingErro
         return dicom_object_error(body);
     };
     let (source, end): (Box<dyn Read + '_>, usize) = match ts.codec() {
-        Codec::Dataset(Some(adapter)) => (adapter.adapt_reader(Box::new(rest)), inflated(rest)),
+        Codec::Dataset(Some(adapter)) => (
+            adapter.adapt_reader(Box::new(rest)),
+            inflated(rest, max_inflated)?,
+        ),
         Codec::Dataset(None) => return dicom_object_error(body),
         _ => (Box::new(rest), rest.len()),
     };
@@ -82,12 +96,17 @@ fn dicom_object_error(body: &[u8]) -> Result<DefaultDicomObject, ImagingError> {
         })
 }
 
-/// Length of a deflated data set (raw deflate, PS3.5 A.5) once inflated; on a corrupt
-/// stream, of what inflates before the error (the parser reads the same prefix).
-fn inflated(compressed: &[u8]) -> usize {
-    let mut decoder = flate2::read::DeflateDecoder::new(compressed);
-    std::io::copy(&mut decoder, &mut std::io::sink())
-        .map_or_else(|_| decoder.total_out() as usize, |n| n as usize)
+/// Length of a deflated data set (raw deflate, PS3.5 A.5) once inflated, refused past
+/// `limit`; on a corrupt stream, of what inflates before the error (the parser reads the
+/// same prefix).
+fn inflated(compressed: &[u8], limit: u64) -> Result<usize, ImagingError> {
+    let mut decoder = flate2::read::DeflateDecoder::new(compressed).take(limit + 1);
+    let length = std::io::copy(&mut decoder, &mut std::io::sink())
+        .unwrap_or_else(|_| decoder.get_ref().total_out());
+    if length > limit {
+        return Err(ImagingError::InflatedTooLarge { limit });
+    }
+    usize::try_from(length).map_err(|_| ImagingError::InflatedTooLarge { limit })
 }
 
 /// dicom-parser's decoder, with every decoded header checked against the bytes left.
@@ -176,5 +195,53 @@ impl<S: StatefulDecode> StatefulDecode for Bounded<S> {
 
     fn position(&self) -> u64 {
         self.inner.position()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::io::Write;
+
+    use dicom_dictionary_std::tags;
+    use dicom_object::FileMetaTableBuilder;
+
+    use super::*;
+
+    /// "DICM", the meta group, then a raw-deflated data set of one OB element of `length`
+    /// zero bytes.
+    fn deflated_object(length: u32) -> Vec<u8> {
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax("1.2.840.10008.1.2.1.99")
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3.4")
+            .build()
+            .unwrap();
+        let mut body = b"DICM".to_vec();
+        meta.write(&mut body).unwrap();
+        let mut dataset = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
+        dataset.extend_from_slice(&length.to_le_bytes());
+        dataset.resize(dataset.len() + length as usize, 0);
+        let mut encoder = flate2::write::DeflateEncoder::new(body, flate2::Compression::fast());
+        encoder.write_all(&dataset).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_deflated_data_set_past_the_limit_is_refused_before_parsing() {
+        let body = deflated_object(2 << 20);
+        assert!(body.len() < 64 << 10, "{} bytes", body.len());
+        match read_object_within(&body, 1 << 20) {
+            Err(ImagingError::InflatedTooLarge { limit }) => assert_eq!(limit, 1 << 20),
+            other => panic!("expected InflatedTooLarge, got {other:?}"),
+        }
+        let object = read_object_within(&body, 4 << 20).unwrap();
+        let pixels = object
+            .element(tags::PIXEL_DATA)
+            .unwrap()
+            .to_bytes()
+            .unwrap();
+        assert_eq!(pixels.len(), 2 << 20);
     }
 }

@@ -92,7 +92,7 @@ const EXPECTED: [(&str, &str); 6] = [
     ("rle-header", "invalid RLE header"),
     ("rle-short", "decoder panicked"),
     // A JPEG frame header larger than Rows x Columns (jpeg-decoder allocated for it).
-    ("jpeg-frame-header", "JPEG frame header"),
+    ("jpeg-frame-header", "JPEG stream header"),
     // A long thin frame under the sample limit whose padded square is not.
     ("pad-square", "image too large"),
 ];
