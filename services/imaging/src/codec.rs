@@ -1,6 +1,6 @@
-//! Pixel Data to native samples: our lossless JPEG decoder (`ljpeg`) for the JPEG Lossless
-//! syntaxes where it applies, dicom-pixeldata for everything else (and for any stream ours
-//! declines), with panics inside dicom-rs's codecs contained.
+//! Pixel Data to native samples: our own decoders for the JPEG Lossless (`ljpeg`) and
+//! JPEG-LS (`jpegls`) syntaxes where they apply, dicom-pixeldata for everything else (and
+//! for any stream ours decline), with panics inside dicom-rs's codecs contained.
 
 use std::borrow::Cow;
 
@@ -9,11 +9,35 @@ use dicom_pixeldata::{
     PhotometricInterpretation, PixelDecoder, PixelRepresentation, PlanarConfiguration,
 };
 
-use crate::ljpeg::decode_lossless;
+use crate::ljpeg::{LjpegError, LosslessFrame};
 use crate::object::Instance;
 
-/// JPEG Lossless, Non-Hierarchical (Process 14), and its First-Order Prediction subset.
-const JPEG_LOSSLESS: [&str; 2] = ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"];
+/// One of our decoders, and how dicom-rs's codec for the same syntax lays out samples.
+struct OwnDecoder {
+    syntaxes: &'static [&'static str],
+    decode: fn(&[u8]) -> Result<LosslessFrame, LjpegError>,
+    is_frame_header: fn(u8) -> bool,
+    /// Whether dicom-rs's codec gives 16-bit samples at this precision (else 8-bit).
+    wide: fn(u8) -> bool,
+}
+
+const OWN_DECODERS: [OwnDecoder; 2] = [
+    // JPEG Lossless, Non-Hierarchical (Process 14), and its First-Order Prediction subset;
+    // dicom-rs uses jpeg-decoder.
+    OwnDecoder {
+        syntaxes: &["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"],
+        decode: crate::ljpeg::decode_lossless,
+        is_frame_header: crate::ljpeg_header::is_jpeg_sof,
+        wide: |precision| precision != 8,
+    },
+    // JPEG-LS lossless and near-lossless; dicom-rs uses CharLS.
+    OwnDecoder {
+        syntaxes: &["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"],
+        decode: crate::jpegls::decode_jpegls,
+        is_frame_header: |marker| marker == 0xF7,
+        wide: |precision| precision > 8,
+    },
+];
 
 /// Decoded samples (little endian, frame after frame) and the attributes that read them.
 pub(crate) struct Native {
@@ -42,8 +66,8 @@ pub(crate) fn decode_native(
         return Ok(reduced);
     }
     let ts = instance.transfer_syntax().trim_end_matches('\0');
-    if JPEG_LOSSLESS.contains(&ts)
-        && let Some(native) = lossless(instance)
+    if let Some(own) = OWN_DECODERS.iter().find(|d| d.syntaxes.contains(&ts))
+        && let Some(native) = own_decode(instance, own)
     {
         return Ok(native);
     }
@@ -91,10 +115,10 @@ pub(crate) fn monochrome(instance: &Instance) -> Option<PhotometricInterpretatio
     }
 }
 
-/// Monochrome JPEG Lossless through `ljpeg`, producing the bytes dicom-rs would (u8 samples
-/// for 8-bit precision, else u16): `None` (use dicom-rs) for anything else, including
-/// streams `ljpeg` declines or finds corrupt, so dicom-rs keeps the last word on those.
-fn lossless(instance: &Instance) -> Option<Native> {
+/// Monochrome frames through one of our decoders, producing the bytes dicom-rs would: `None`
+/// (use dicom-rs) for anything else, including streams ours decline or find corrupt, so
+/// dicom-rs keeps the last word on those.
+fn own_decode(instance: &Instance, own: &OwnDecoder) -> Option<Native> {
     let rows = int(instance, tags::ROWS)? as usize;
     let columns = int(instance, tags::COLUMNS)? as usize;
     let bits_allocated = match int(instance, tags::BITS_ALLOCATED)? {
@@ -133,13 +157,13 @@ fn lossless(instance: &Instance) -> Option<Native> {
     let bytes = usize::from(bits_allocated / 8);
     let mut data = Vec::with_capacity(rows * columns * count * bytes);
     for stream in &streams {
-        // Checked before `ljpeg` allocates for the frame header's size.
-        let (w, h, _) = crate::ljpeg_header::sof_size(stream, crate::ljpeg_header::is_jpeg_sof)?;
+        // Checked before our decoder allocates for the frame header's size.
+        let (w, h, _) = crate::ljpeg_header::sof_size(stream, own.is_frame_header)?;
         if w != columns || h != rows {
             return None;
         }
-        let frame = decode_lossless(stream).ok()?;
-        let wide = frame.precision != 8;
+        let frame = (own.decode)(stream).ok()?;
+        let wide = (own.wide)(frame.precision);
         if frame.width != columns || frame.height != rows || (bytes == 2) != wide {
             return None;
         }

@@ -12,6 +12,7 @@ mod guard;
 mod image8;
 mod j2k;
 mod j2k_header;
+pub mod jpegls;
 pub mod ljpeg;
 mod ljpeg_header;
 mod model;

@@ -106,6 +106,19 @@ struct Bits<'a> {
 impl Bits<'_> {
     #[inline]
     fn refill(&mut self) {
+        // Fast path: eight bytes at once when none is 0xFF (no stuffing, no marker).
+        if let Some(bytes) = self.data.get(self.pos..self.pos + 8)
+            && !self.stopped
+        {
+            let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
+            if !crate::jpegls::has_ff_byte(word) {
+                let whole = (64 - self.n) / 8;
+                self.acc |= (word >> (64 - 8 * whole)) << (64 - 8 * whole - self.n);
+                self.n += 8 * whole;
+                self.pos += whole as usize;
+                return;
+            }
+        }
         while self.n <= 56 {
             let mut byte = 0;
             if !self.stopped {
@@ -166,12 +179,10 @@ impl Bits<'_> {
             c => {
                 let c = u32::from(c);
                 let v = self.take(c) as i32;
-                // T.81 F.12 EXTEND: a leading 0 bit means a negative difference.
-                if v < 1 << (c - 1) {
-                    v - (1 << c) + 1
-                } else {
-                    v
-                }
+                // T.81 F.12 EXTEND: a leading 0 bit means a negative difference. As a mask
+                // rather than a branch, since the sign is as good as random.
+                let negative = (v >> (c - 1)) - 1; // -1 when the leading bit is 0, else 0
+                v + (negative & (1 - (1 << c)))
             }
         })
     }

@@ -6,38 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::Path;
+
+use common::corpus::{files_under, roots};
 use dicom_dictionary_std::tags;
 use dicom_object::OpenFileOptions;
 use dicom_pixeldata::PixelDecoder;
 use radraft_imaging::ljpeg::{LjpegError, decode_lossless};
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
-fn roots() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut dirs = vec![root.join("fixtures/generated"), root.join("fuzz/seeds")];
-    let reference = std::env::var("RADRAFT_IMAGING_REFERENCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/radraft/imaging-reference")
-        });
-    if let Ok(list) = std::fs::read_to_string(reference.join("corpus.txt")) {
-        dirs.extend(list.lines().filter(|l| !l.is_empty()).map(PathBuf::from));
-    }
-    dirs
-}
 
 /// Decodes every frame with `ljpeg`, as dicom-rs lays them out; `None` if it declines.
 fn ours(fragments: &[Vec<u8>], frames: usize) -> Option<Vec<u8>> {

@@ -4,6 +4,8 @@
 // Each test binary uses part of this module.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod corpus;
+
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
