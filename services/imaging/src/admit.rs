@@ -13,14 +13,19 @@ use crate::object::Instance;
 pub(crate) fn admit(instance: &Instance, max_samples: u64) -> Result<(), ImagingError> {
     check_size(instance, max_samples)?;
     check_transfer_syntax(instance)?;
-    crate::guard::check_rle_headers(instance).map_err(|message| ImagingError::Decode {
+    crate::guard::check_rle_headers(instance).map_err(|message| decode_error(instance, message))?;
+    crate::stream_guard::check_stream_headers(instance)
+}
+
+/// A decoder's message as the error naming the object's transfer syntax.
+pub(crate) fn decode_error(instance: &Instance, message: String) -> ImagingError {
+    ImagingError::Decode {
         transfer_syntax: instance
             .transfer_syntax()
             .trim_end_matches('\0')
             .to_string(),
         message,
-    })?;
-    crate::stream_guard::check_stream_headers(instance)
+    }
 }
 
 fn attr_u32(

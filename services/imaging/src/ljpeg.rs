@@ -106,18 +106,10 @@ struct Bits<'a> {
 impl Bits<'_> {
     #[inline]
     fn refill(&mut self) {
-        // Fast path: eight bytes at once when none is 0xFF (no stuffing, no marker).
-        if let Some(bytes) = self.data.get(self.pos..self.pos + 8)
-            && !self.stopped
+        if !self.stopped
+            && crate::jpegls::refill_word(self.data, &mut self.pos, &mut self.acc, &mut self.n)
         {
-            let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
-            if !crate::jpegls::has_ff_byte(word) {
-                let whole = (64 - self.n) / 8;
-                self.acc |= (word >> (64 - 8 * whole)) << (64 - 8 * whole - self.n);
-                self.n += 8 * whole;
-                self.pos += whole as usize;
-                return;
-            }
+            return;
         }
         while self.n <= 56 {
             let mut byte = 0;

@@ -26,7 +26,7 @@ struct Frame {
     component: u8,
 }
 
-fn u16_at(d: &[u8], p: usize) -> Result<usize, LjpegError> {
+pub(crate) fn u16_at(d: &[u8], p: usize) -> Result<usize, LjpegError> {
     match d.get(p..p + 2) {
         Some(&[a, b]) => Ok(usize::from(u16::from_be_bytes([a, b]))),
         _ => Err(Invalid("truncated header")),
@@ -42,40 +42,58 @@ pub(crate) fn parse(d: &[u8]) -> Result<Header, LjpegError> {
     let mut frame: Option<Frame> = None;
     let mut tables: [Option<Table>; 4] = [None, None, None, None];
     loop {
-        // A marker, after any number of 0xFF fill bytes (T.81 B.1.1.2).
-        if d.get(pos) != Some(&0xFF) {
-            return Err(Invalid("marker expected"));
-        }
-        while d.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *d.get(pos).ok_or(Invalid("truncated header"))?;
-        pos += 1;
-        if marker == 0xD9 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            return Err(Invalid("no scan"));
-        }
-        let len = u16_at(d, pos)?;
-        if len < 2 {
-            return Err(Invalid("segment length"));
-        }
-        let seg = d
-            .get(pos + 2..pos + len)
-            .ok_or(Invalid("truncated segment"))?;
+        let Segment { marker, body, end } = segment_at(d, pos)?;
         match marker {
-            0xC3 => frame = Some(parse_sof3(seg)?),
+            0xC3 => frame = Some(parse_sof3(body)?),
             0xC0..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
                 return Err(Unsupported("not process 14 (SOF3)"));
             }
-            0xC4 => parse_dht(seg, &mut tables)?,
-            0xDD if u16_at(seg, 0)? != 0 => return Err(Unsupported("restart interval")),
+            0xC4 => parse_dht(body, &mut tables)?,
+            0xDD if u16_at(body, 0)? != 0 => return Err(Unsupported("restart interval")),
             0xDA => {
                 let f = frame.ok_or(Invalid("SOS before SOF"))?;
-                return parse_sos(seg, f, &mut tables, pos + len);
+                return parse_sos(body, f, &mut tables, end);
             }
             _ => {}
         }
-        pos += len;
+        pos = end;
     }
+}
+
+/// One marker segment: its marker, its body (after the length field), and where the next
+/// one starts. Shared with the JPEG-LS header parser, whose syntax is the same (T.87 C.1).
+pub(crate) struct Segment<'a> {
+    pub(crate) marker: u8,
+    pub(crate) body: &'a [u8],
+    pub(crate) end: usize,
+}
+
+/// The marker segment at `pos`, after any number of 0xFF fill bytes (T.81 B.1.1.2). A
+/// stand-alone marker (EOI, RSTn, TEM) before the scan means there is no scan.
+pub(crate) fn segment_at(d: &[u8], mut pos: usize) -> Result<Segment<'_>, LjpegError> {
+    if d.get(pos) != Some(&0xFF) {
+        return Err(Invalid("marker expected"));
+    }
+    while d.get(pos) == Some(&0xFF) {
+        pos += 1;
+    }
+    let marker = *d.get(pos).ok_or(Invalid("truncated header"))?;
+    pos += 1;
+    if marker == 0xD9 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+        return Err(Invalid("no scan"));
+    }
+    let len = u16_at(d, pos)?;
+    if len < 2 {
+        return Err(Invalid("segment length"));
+    }
+    let body = d
+        .get(pos + 2..pos + len)
+        .ok_or(Invalid("truncated segment"))?;
+    Ok(Segment {
+        marker,
+        body,
+        end: pos + len,
+    })
 }
 
 fn parse_sof3(seg: &[u8]) -> Result<Frame, LjpegError> {

@@ -94,15 +94,8 @@ pub fn decode_reduced(
     j2k_reduce_to: Option<usize>,
 ) -> Result<Frames, ImagingError> {
     crate::admit::admit(instance, max_samples)?;
-    let native = crate::codec::decode_native(instance, j2k_reduce_to).map_err(|message| {
-        ImagingError::Decode {
-            transfer_syntax: instance
-                .transfer_syntax()
-                .trim_end_matches('\0')
-                .to_string(),
-            message,
-        }
-    })?;
+    let native = crate::codec::decode_native(instance, j2k_reduce_to)
+        .map_err(|message| crate::admit::decode_error(instance, message))?;
     let (rows, columns, count, samples) =
         (native.rows, native.columns, native.count, native.samples);
     let bits_allocated = native.bits_allocated;

@@ -10,80 +10,25 @@ mod common;
 
 use std::path::Path;
 
-use common::corpus::{files_under, roots};
+use common::corpus::compare_with_dicom_rs;
 use dicom_dictionary_std::tags;
 use dicom_object::OpenFileOptions;
-use dicom_pixeldata::PixelDecoder;
 use radraft_imaging::ljpeg::{LjpegError, decode_lossless};
-
-/// Decodes every frame with `ljpeg`, as dicom-rs lays them out; `None` if it declines.
-fn ours(fragments: &[Vec<u8>], frames: usize) -> Option<Vec<u8>> {
-    let streams: Vec<Vec<u8>> = if fragments.len() == frames {
-        fragments.to_vec()
-    } else {
-        vec![fragments.concat()]
-    };
-    let mut out = Vec::new();
-    for s in &streams {
-        let frame = match decode_lossless(s) {
-            Ok(f) => f,
-            Err(LjpegError::Unsupported(_)) => return None,
-            Err(e) => panic!("{e}"),
-        };
-        if frame.precision == 8 {
-            out.extend(frame.samples.iter().map(|&v| v as u8));
-        } else {
-            out.extend(frame.samples.iter().flat_map(|v| v.to_le_bytes()));
-        }
-    }
-    Some(out)
-}
 
 #[test]
 fn lossless_jpeg_matches_dicom_rs_on_every_fixture() {
-    let mut files = Vec::new();
-    for dir in roots() {
-        files_under(&dir, &mut files);
-    }
-    files.sort();
-    let (mut same, mut declined) = (0, Vec::new());
-    for f in &files {
-        let Ok(obj) = OpenFileOptions::new().open_file(f) else {
-            continue;
-        };
-        let ts = obj.meta().transfer_syntax();
-        if ts != "1.2.840.10008.1.2.4.57" && ts != "1.2.840.10008.1.2.4.70" {
-            continue;
-        }
-        let Some(fragments) = obj
-            .element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
-            .and_then(|e| e.value().fragments().map(<[Vec<u8>]>::to_vec))
-        else {
-            continue;
-        };
-        let Ok(reference) = obj.decode_pixel_data() else {
-            continue;
-        };
-        let frames = reference.number_of_frames().max(1) as usize;
-        match ours(&fragments, frames) {
-            Some(samples) => {
-                assert!(
-                    samples == reference.data(),
-                    "{}: samples differ",
-                    f.display()
-                );
-                same += 1;
-            }
-            None => declined.push(f.display().to_string()),
-        }
-    }
+    let syntaxes = ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"];
+    let (same, declined) = compare_with_dicom_rs(&syntaxes, decode_lossless, |p| p != 8);
     eprintln!(
-        "lossless JPEG: {same} objects identical, declined: {}",
+        "lossless JPEG: {} objects identical, declined: {}",
+        same.len(),
         declined.join(", ")
     );
-    assert!(same >= 50, "only {same} JPEG Lossless objects found");
+    assert!(
+        same.len() >= 50,
+        "only {} JPEG Lossless objects",
+        same.len()
+    );
     // Only colour (SC_rgb_jpeg_gdcm) and the point-transform seed go to dicom-rs.
     assert!(declined.len() <= 2, "declined: {declined:?}");
 }

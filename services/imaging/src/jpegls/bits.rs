@@ -32,18 +32,8 @@ impl<'a> Bits<'a> {
 
     #[inline]
     fn refill(&mut self) {
-        // Fast path: eight bytes at once when none is 0xFF (no stuffing, no marker).
-        if let Some(bytes) = self.data.get(self.pos..self.pos + 8)
-            && !self.after_ff
-        {
-            let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
-            if !has_ff_byte(word) {
-                let whole = (64 - self.count) / 8;
-                self.acc |= (word >> (64 - 8 * whole)) << (64 - 8 * whole - self.count);
-                self.count += 8 * whole;
-                self.pos += whole as usize;
-                return;
-            }
+        if !self.after_ff && refill_word(self.data, &mut self.pos, &mut self.acc, &mut self.count) {
+            return;
         }
         while self.count <= 56 {
             match self.data.get(self.pos) {
@@ -126,9 +116,28 @@ impl<'a> Bits<'a> {
     }
 }
 
+/// Tops up a left-aligned bit reservoir (`acc`, `count` valid bits, `count` < 32) with the
+/// whole bytes that fit from the next eight at `pos`, if none of them is 0xFF: then neither
+/// JPEG's nor JPEG-LS's stuffing applies and no marker is in reach. Returns whether it did.
+#[inline]
+pub(crate) fn refill_word(data: &[u8], pos: &mut usize, acc: &mut u64, count: &mut u32) -> bool {
+    let Some(bytes) = data.get(*pos..*pos + 8) else {
+        return false;
+    };
+    let word = u64::from_be_bytes(bytes.try_into().unwrap_or_default());
+    if has_ff_byte(word) {
+        return false;
+    }
+    let whole = (64 - *count) / 8;
+    *acc |= (word >> (64 - 8 * whole)) << (64 - 8 * whole - *count);
+    *count += 8 * whole;
+    *pos += whole as usize;
+    true
+}
+
 /// Whether any byte of `word` is 0xFF.
 #[inline]
-pub(crate) fn has_ff_byte(word: u64) -> bool {
+fn has_ff_byte(word: u64) -> bool {
     let inverted = !word; // an 0xFF byte becomes 0x00
     inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080 != 0
 }

@@ -4,6 +4,7 @@
 //! `Unsupported`, so the caller hands the stream to CharLS instead.
 
 use crate::ljpeg::LjpegError::{self, Invalid, Unsupported};
+use crate::ljpeg_header::{Segment, segment_at, u16_at};
 
 const SOF55: u8 = 0xF7;
 const LSE: u8 = 0xF8;
@@ -25,11 +26,9 @@ pub(crate) struct Header {
     pub(crate) scan_start: usize,
 }
 
-fn u16_at(d: &[u8], p: usize) -> Result<i32, LjpegError> {
-    match d.get(p..p + 2) {
-        Some(&[a, b]) => Ok(i32::from(u16::from_be_bytes([a, b]))),
-        _ => Err(Invalid("truncated header")),
-    }
+/// A 16-bit field as the i32 the coding parameters are computed in.
+fn field(d: &[u8], p: usize) -> Result<i32, LjpegError> {
+    u16_at(d, p).map(|v| v as i32)
 }
 
 /// Preset parameters as written in an LSE segment; 0 means "default".
@@ -49,34 +48,22 @@ pub(crate) fn parse(d: &[u8]) -> Result<Header, LjpegError> {
     let mut frame = None;
     let mut preset = Preset::default();
     loop {
-        if d.get(pos) != Some(&0xFF) {
-            return Err(Invalid("marker expected"));
-        }
-        while d.get(pos) == Some(&0xFF) {
-            pos += 1;
-        }
-        let marker = *d.get(pos).ok_or(Invalid("truncated header"))?;
-        pos += 1;
-        let len = usize::try_from(u16_at(d, pos)?).unwrap_or_default();
-        let seg = d
-            .get(pos + 2..pos + len.max(2))
-            .ok_or(Invalid("truncated segment"))?;
+        let Segment { marker, body, end } = segment_at(d, pos)?;
         match marker {
-            SOF55 => frame = Some(parse_sof55(seg)?),
+            SOF55 => frame = Some(parse_sof55(body)?),
             // JPEG's SOFn, and SOF57 (JPEG-LS extensions, T.870).
             0xC0..=0xCF | 0xF9 if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => {
                 return Err(Unsupported("not a baseline JPEG-LS frame"));
             }
-            LSE => preset = parse_lse(seg)?,
-            DRI if u16_at(seg, 0)? != 0 => return Err(Unsupported("restart interval")),
+            LSE => preset = parse_lse(body)?,
+            DRI if u16_at(body, 0)? != 0 => return Err(Unsupported("restart interval")),
             SOS => {
                 let (width, height, precision) = frame.ok_or(Invalid("SOS before SOF55"))?;
-                return scan(seg, width, height, precision, &preset, pos + len);
+                return scan(body, width, height, precision, &preset, end);
             }
-            0xD8..=0xD9 | 0xD0..=0xD7 | 0x01 => return Err(Invalid("no scan")),
             _ => {}
         }
-        pos += len.max(2);
+        pos = end;
     }
 }
 
@@ -84,8 +71,8 @@ fn parse_sof55(seg: &[u8]) -> Result<(usize, usize, u8), LjpegError> {
     let &[precision, ..] = seg else {
         return Err(Invalid("SOF55"));
     };
-    let height = u16_at(seg, 1)? as usize;
-    let width = u16_at(seg, 3)? as usize;
+    let height = u16_at(seg, 1)?;
+    let width = u16_at(seg, 3)?;
     if *seg.get(5).ok_or(Invalid("SOF55"))? != 1 {
         return Err(Unsupported("more than one component"));
     }
@@ -103,9 +90,9 @@ fn parse_lse(seg: &[u8]) -> Result<Preset, LjpegError> {
         return Err(Unsupported("LSE mapping table or oversize dimensions"));
     }
     Ok(Preset {
-        maxval: u16_at(seg, 1)?,
-        thresholds: [u16_at(seg, 3)?, u16_at(seg, 5)?, u16_at(seg, 7)?],
-        reset: u16_at(seg, 9)?,
+        maxval: field(seg, 1)?,
+        thresholds: [field(seg, 3)?, field(seg, 5)?, field(seg, 7)?],
+        reset: field(seg, 9)?,
     })
 }
 

@@ -13,8 +13,8 @@ mod run;
 
 use crate::ljpeg::LjpegError::{self, Invalid};
 use crate::ljpeg::LosslessFrame;
-pub(crate) use bits::has_ff_byte;
 use bits::Bits;
+pub(crate) use bits::refill_word;
 use header::Header;
 use run::RunContext;
 
