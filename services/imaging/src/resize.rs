@@ -80,12 +80,19 @@ fn precompute(in_size: usize, out_size: usize) -> Taps {
         dst[shift..shift + w.len()].copy_from_slice(w);
         start.push(s);
     }
-    let halves = Halves::new(k, &weights);
     Taps {
         k,
         start,
         weights,
-        halves,
+        halves: None,
+    }
+}
+
+impl Taps {
+    /// With the weights also split into halves, which only the horizontal pass reads.
+    fn with_halves(mut self) -> Self {
+        self.halves = Halves::new(self.k, &self.weights);
+        self
     }
 }
 
@@ -106,7 +113,7 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn new(width: usize, height: usize, out_w: usize, out_h: usize) -> Plan {
         let usable = width > 0 && height > 0 && out_w > 0 && out_h > 0;
-        let horiz = (usable && out_w != width).then(|| precompute(width, out_w));
+        let horiz = (usable && out_w != width).then(|| precompute(width, out_w).with_halves());
         let vert = (usable && out_h != height).then(|| precompute(height, out_h));
         let rows = match &vert {
             Some(v) => {
@@ -208,7 +215,7 @@ mod tests {
 
     #[test]
     fn two_tap_pairs_match_the_scalar_pass() {
-        let taps = precompute(512, 896);
+        let taps = precompute(512, 896).with_halves();
         assert!(taps.halves.is_some());
         let scalar = Taps {
             k: taps.k,
