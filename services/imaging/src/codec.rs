@@ -32,9 +32,9 @@ const OWN_DECODERS: [OwnDecoder; 2] = [
     },
     // JPEG-LS lossless and near-lossless; dicom-rs uses CharLS.
     OwnDecoder {
-        syntaxes: &["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"],
+        syntaxes: &crate::stream_guard::JPEG_LS,
         decode: crate::jpegls::decode_jpegls,
-        is_frame_header: |marker| marker == 0xF7,
+        is_frame_header: crate::ljpeg_header::is_jpeg_ls_sof,
         wide: |precision| precision > 8,
     },
 ];
@@ -157,7 +157,8 @@ fn own_decode(instance: &Instance, own: &OwnDecoder) -> Option<Native> {
     let bytes = usize::from(bits_allocated / 8);
     let mut data = Vec::with_capacity(rows * columns * count * bytes);
     for stream in &streams {
-        // Checked before our decoder allocates for the frame header's size.
+        // Only a frame of exactly Rows x Columns has dicom-rs's layout; checked on the header
+        // so that a mismatched frame is not decoded only to be dropped.
         let (w, h, _) = crate::ljpeg_header::sof_size(stream, own.is_frame_header)?;
         if w != columns || h != rows {
             return None;

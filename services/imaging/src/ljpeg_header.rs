@@ -173,6 +173,14 @@ fn parse_sos(
     })
 }
 
+/// JPEG-LS's frame header marker, SOF55 (T.87 C.2.2).
+pub(crate) const SOF55: u8 = 0xF7;
+
+/// A JPEG-LS frame header marker.
+pub(crate) fn is_jpeg_ls_sof(marker: u8) -> bool {
+    marker == SOF55
+}
+
 /// A JPEG frame header marker, SOF0 to SOF15 (T.81 Table B.1; C4, C8 and CC are not).
 pub(crate) fn is_jpeg_sof(marker: u8) -> bool {
     matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)

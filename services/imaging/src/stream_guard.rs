@@ -21,7 +21,7 @@ const JPEG_FAMILY: [&str; 4] = [
 ];
 
 /// The syntaxes dicom-rs decodes with CharLS (lossless and near-lossless).
-const JPEG_LS: [&str; 2] = ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"];
+pub(crate) const JPEG_LS: [&str; 2] = ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"];
 
 /// The syntaxes dicom-rs decodes with OpenJPEG: JPEG 2000 and High-Throughput JPEG 2000,
 /// lossless, lossy and multi-component.
@@ -39,9 +39,6 @@ const JPEG_2000: [&str; 7] = [
 /// slice re-declared as 32768 tiles of 1 x 2 pixels took 325 MB), and allows up to 65535.
 /// Encoders write one tile, or a few hundred for very large images.
 const MAX_J2K_TILES: usize = 4096;
-
-/// JPEG-LS frame header marker, SOF55 (T.87 C.2.2).
-const SOF55: u8 = 0xF7;
 
 /// The bound every stream header is held to, from the object's attributes.
 struct Declared {
@@ -78,22 +75,28 @@ pub(crate) fn check_stream_headers(instance: &Instance) -> Result<(), ImagingErr
         let Some(data) = instance.object.frame_pixel_data(frame) else {
             continue; // dicom-rs reports the missing frame itself
         };
-        let (size, tiles) = match header(&data) {
-            Header::Size(size, tiles) => (size, tiles),
-            // The codec refuses these before allocating anything.
-            Header::NotThisFormat => continue,
-            Header::Refused(problem) => {
-                return Err(stream_error(codec, format!("frame {frame}"), problem));
-            }
-        };
-        within(size, &declared)
+        admissible(header(&data), &declared)
             .map_err(|problem| stream_error(codec, format!("frame {frame}"), problem))?;
-        if tiles > MAX_J2K_TILES {
-            let problem = format!("declares {tiles} tiles, more than the {MAX_J2K_TILES} allowed");
-            return Err(stream_error(codec, format!("frame {frame}"), problem));
-        }
     }
     Ok(())
+}
+
+/// Why one frame's header is refused, if it is.
+fn admissible(header: Header, declared: &Declared) -> Result<(), String> {
+    match header {
+        Header::Size(size, tiles) => {
+            within(size, declared)?;
+            if tiles > MAX_J2K_TILES {
+                return Err(format!(
+                    "declares {tiles} tiles, more than the {MAX_J2K_TILES} allowed"
+                ));
+            }
+            Ok(())
+        }
+        // The codec refuses these before allocating anything.
+        Header::NotThisFormat => Ok(()),
+        Header::Refused(problem) => Err(problem),
+    }
 }
 
 /// Image size a stream header declares: width, height, components.
@@ -164,7 +167,7 @@ fn jpeg_ls_header(data: &[u8]) -> Header {
     if !data.starts_with(&[0xFF, 0xD8]) {
         return Header::NotThisFormat;
     }
-    match crate::ljpeg_header::sof_size(data, |m| m == SOF55) {
+    match crate::ljpeg_header::sof_size(data, crate::ljpeg_header::is_jpeg_ls_sof) {
         Some(size) => Header::Size(size, 1),
         None => Header::Refused("has no readable SOF55 frame header before its scan".into()),
     }
@@ -173,6 +176,7 @@ fn jpeg_ls_header(data: &[u8]) -> Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ljpeg_header::SOF55;
 
     #[test]
     fn jpeg_ls_frame_header_is_found_after_other_segments() {

@@ -4,9 +4,8 @@
 //! `Unsupported`, so the caller hands the stream to CharLS instead.
 
 use crate::ljpeg::LjpegError::{self, Invalid, Unsupported};
-use crate::ljpeg_header::{Segment, segment_at, u16_at};
+use crate::ljpeg_header::{SOF55, Segment, segment_at, u16_at};
 
-const SOF55: u8 = 0xF7;
 const LSE: u8 = 0xF8;
 const SOS: u8 = 0xDA;
 const DRI: u8 = 0xDD;

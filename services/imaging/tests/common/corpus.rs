@@ -45,7 +45,7 @@ pub struct Decoded {
 }
 
 /// Every corpus object in one of `syntaxes` that dicom-rs decodes, sorted by path.
-pub fn decoded_by_dicom_rs(syntaxes: &[&str]) -> Vec<Decoded> {
+fn decoded_by_dicom_rs(syntaxes: &[&str]) -> Vec<Decoded> {
     let mut files = Vec::new();
     for dir in roots() {
         files_under(&dir, &mut files);
@@ -89,7 +89,7 @@ pub fn decoded_by_dicom_rs(syntaxes: &[&str]) -> Vec<Decoded> {
 /// Decodes every frame (one fragment each, or one frame over all fragments) with one of our
 /// decoders, laid out as dicom-rs lays them out: 16-bit samples where `wide(precision)`,
 /// else 8-bit. `None` when ours declines; a panic when it calls the stream corrupt.
-pub fn decode_like_dicom_rs(
+fn decode_like_dicom_rs(
     object: &Decoded,
     decode: fn(&[u8]) -> Result<LosslessFrame, LjpegError>,
     wide: fn(u8) -> bool,
