@@ -16,10 +16,14 @@ Steps, all deterministic from SEED:
 4. the references: HF's Gemma3Processor renders and tokenizes each prompt (chat template +
    image expansion + token_type_ids), HF `generate` (greedy, eager attention) gives the
    tokens, a forward pass the first-step logits; the ONNX graphs, run by onnxruntime from
-   Python, must already reproduce them before anything is written.
+   Python, must already reproduce them before anything is written;
+5. the triage reference (tiny_triage.py): a yes/no question about the image, the next-token
+   logits of one forward pass, the answer words' first token ids and P(yes) / (P(yes) + P(no)).
 A seed is kept only when both prompts give at least MIN_NEW tokens, not one repeated token,
 and a top-1/top-2 logit gap over MIN_MARGIN at every step (no near-ties that float noise
-could flip); the seed search is part of the deterministic procedure.
+could flip), and the triage score is neither near 0 or 1 (a saturated score cannot show a
+wrong logit) nor near 0.5 (swapped yes/no ids would pass); the seed search is part of the
+deterministic procedure.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ sys.path.insert(0, str(HERE))
 import export  # noqa: E402
 import ort_loop  # noqa: E402
 import tiny_tokenizer  # noqa: E402
+import tiny_triage  # noqa: E402
 
 SEED = 20261128
 MAX_NEW = 24
@@ -188,7 +193,9 @@ def references(model, ckpt: Path, image: np.ndarray, stop: list[int]) -> list[di
     return out
 
 
-def acceptable(refs: list[dict], stop: list[int]) -> bool:
+def acceptable(refs: list[dict], triage: dict, stop: list[int]) -> bool:
+    if not tiny_triage.decisive(triage, MIN_MARGIN):
+        return False
     for r in refs:
         ids = r["generated_ids"]
         body = [t for t in ids if t not in stop]
@@ -204,6 +211,8 @@ def main() -> None:
     if os.environ.get("PYTHONHASHSEED") != "0":
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable, *sys.argv])
+    from PIL import Image
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=ROOT / "fixtures" / "medgemma-tiny")
     args = ap.parse_args()
@@ -222,9 +231,10 @@ def main() -> None:
                 shutil.rmtree(ckpt)
             save_checkpoint(model, tok, ckpt)
             refs = references(model, ckpt, image, stop)
-            if acceptable(refs, stop):
+            triage = tiny_triage.reference(model, ckpt, messages(tiny_triage.CASE, Image.fromarray(image)))
+            if acceptable(refs, triage, stop):
                 break
-            print(f"seed {seed}: rejected (short, repetitive or near-tied output)")
+            print(f"seed {seed}: rejected (short, repetitive or near-tied output, or extreme triage score)")
         else:
             raise SystemExit("no acceptable seed")
         print(f"seed {seed}: accepted")
@@ -241,6 +251,9 @@ def main() -> None:
 
     pixel = refs[0].pop("pixel_values")
     refs[1].pop("pixel_values")
+    # The triage request uses the same image0.f32, so its pixels must be the same.
+    if not torch.equal(triage.pop("pixel_values"), pixel):
+        raise SystemExit("triage: the processor gave other pixel values for image0")
     pixel.numpy().astype("<f4").tofile(out / "image0.f32")
 
     # The exported graphs, driven from Python, must already match HF before anything is kept.
@@ -258,6 +271,15 @@ def main() -> None:
                 raise SystemExit(f"{r['name']}: masks without {variant[3:]} give the same tokens; pick another seed")
         print(f"{r['name']}: {len(r['prompt_ids'])} prompt tokens, {len(got)} new, ONNX == HF, max logit gap {gap:.2e}")
 
+    # The triage logits too: one prefill (a one-token "generation") over the exported graphs.
+    _, logits = ort_loop.generate(out, manifest, triage["prompt_ids"], pixel.numpy(), 1)
+    gap = float(np.abs(logits - np.array(triage["next_logits"], dtype=np.float32)).max())
+    if gap > 1e-4:
+        raise SystemExit(f"triage {triage['name']}: ONNX next-token logits differ from HF by {gap}")
+    triage["python_ort_logit_gap"] = gap
+    print(f"triage {triage['name']}: {len(triage['prompt_ids'])} prompt tokens, yes {triage['yes_id']} "
+          f"no {triage['no_id']}, score {triage['score']:.6f}, ONNX == HF within {gap:.2e}")
+
     reference = {
         "seed": seed,
         "generator": "services/medgemma/exporter/make_tiny.py",
@@ -265,6 +287,7 @@ def main() -> None:
         "images": {"image0": {"file": "image0.f32", "shape": [1, 3, 56, 56], "dtype": "float32 little-endian",
                               "source": "Gemma3ImageProcessorPil on an 80x64 synthetic RGB image"}},
         "cases": refs,
+        "triage": triage,
     }
     (out / "reference.json").write_text(json.dumps(reference, indent=1) + "\n")
     total = sum(p.stat().st_size for p in out.iterdir() if p.suffix != ".md")

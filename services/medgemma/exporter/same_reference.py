@@ -1,6 +1,7 @@
 """Compares two reference.json files written by make_tiny.py: every integer (token ids,
-shapes, counts) and string must be equal, floats within 1e-5. Exits 1 and names each
-difference otherwise. Used by check_fixture.sh.
+shapes, counts) and string must be equal, floats within 1e-5. Both must also hold the triage
+case's fields (REQUIRED), which the Rust tests read. Exits 1 and names each difference
+otherwise. Used by check_fixture.sh.
 
     python same_reference.py fresh/reference.json fixtures/medgemma-tiny/reference.json
 """
@@ -9,6 +10,22 @@ import json
 import sys
 
 FLOAT_TOLERANCE = 1e-5
+# Fields the Rust tests read, by section and type; the comparison below covers their values
+# (ids exactly, logits and score within FLOAT_TOLERANCE).
+REQUIRED = {
+    "triage": {"prompt_ids": list, "answers": dict, "yes_id": int, "no_id": int,
+               "yes_logit": float, "no_logit": float, "score": float, "next_logits": list},
+}
+
+
+def missing(reference, label):
+    out = []
+    for section, fields in REQUIRED.items():
+        for field, kind in fields.items():
+            value = reference.get(section, {}).get(field)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                out.append(f"{label}: {section}.{field} missing or not {kind.__name__}")
+    return out
 
 
 def differences(fresh, committed, path="$"):
@@ -35,7 +52,7 @@ def differences(fresh, committed, path="$"):
 
 def main():
     fresh, committed = (json.load(open(p)) for p in sys.argv[1:3])
-    found = differences(fresh, committed)
+    found = missing(fresh, "fresh") + missing(committed, "committed") + differences(fresh, committed)
     for line in found[:20]:
         print(f"reference.json differs: {line}", file=sys.stderr)
     sys.exit(1 if found else 0)

@@ -41,6 +41,9 @@ CORPUS = [
     "Bones and soft tissues are unremarkable. Degenerative changes of the spine.",
     "thought The patient is a adult; consider pneumonia versus atelectasis.",
     "Summarize the findings of this report for the referring physician.",
+    # Triage questions read the logits of the answer words' first tokens; repeated here so
+    # that "Yes" and "No" (no leading space, as encoded alone) are single tokens, as in Gemma 3.
+    "Is there a pneumothorax? Answer yes or no: Yes, No, Yes, No.",
 ]
 
 

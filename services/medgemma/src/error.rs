@@ -48,6 +48,17 @@ pub enum GenerateError {
         images: usize,
         expected: usize,
     },
+    /// Image features (from `encode_images`) were given for a request with another number of
+    /// images.
+    #[error("image features are for {features} image(s); the request has {images}")]
+    FeatureCount { features: usize, images: usize },
+    /// A yes/no answer word tokenizes to no token at all, so it has no logit to read.
+    #[error("answer word {word:?} tokenizes to nothing")]
+    EmptyAnswer { word: String },
+    /// The yes and no answer words start with the same token, so their logits cannot tell
+    /// them apart.
+    #[error("answer words {yes:?} and {no:?} both start with token {id}")]
+    SameAnswerToken { yes: String, no: String, id: u32 },
     /// ONNX Runtime failed while running one of the graphs.
     #[error("running {graph}: {reason}")]
     Inference { graph: &'static str, reason: String },

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::GenerateError;
-use crate::mask;
+use crate::features::{ImageFeatures, Prefill};
 use crate::model::MedGemma;
 use crate::prompt::Request;
 use crate::thinking;
@@ -34,6 +34,8 @@ pub enum StopReason {
 
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
+    /// The vision encoder, over every image (for `generate_with_features`, the time the
+    /// features it was given took to compute, not spent again).
     pub vision: Duration,
     /// Embedding, merging and the first decoder run (prompt tokens at once).
     pub prefill: Duration,
@@ -59,41 +61,55 @@ pub struct Generation {
 }
 
 impl MedGemma {
-    /// Generates greedily for `request`, calling `on_token` for each new token.
+    /// Generates greedily for `request`, calling `on_token` for each new token: the vision
+    /// encoder over its images ([`MedGemma::encode_images`]), then
+    /// [`MedGemma::generate_with_features`].
     pub fn generate(
         &mut self,
         request: &Request,
+        on_token: impl FnMut(&TokenEvent),
+    ) -> Result<Generation, GenerateError> {
+        // The prompt is checked before the encoder runs, so a request that cannot fit costs
+        // no vision time.
+        let ids = self.fitting_prompt_ids(request)?;
+        let features = self.encode_images(request)?;
+        self.generate_from(&ids, request, &features, on_token)
+    }
+
+    /// Like [`MedGemma::generate`], with `features` computed earlier by
+    /// [`MedGemma::encode_images`] for the same images (a [`GenerateError::FeatureCount`] if
+    /// their number differs). `Timings::vision` reports the time those features took.
+    pub fn generate_with_features(
+        &mut self,
+        request: &Request,
+        features: &ImageFeatures,
+        on_token: impl FnMut(&TokenEvent),
+    ) -> Result<Generation, GenerateError> {
+        let ids = self.fitting_prompt_ids(request)?;
+        self.generate_from(&ids, request, features, on_token)
+    }
+
+    /// Prefill and greedy decoding over `ids`, the rendered `request`, already known to fit.
+    fn generate_from(
+        &mut self,
+        ids: &[u32],
+        request: &Request,
+        features: &ImageFeatures,
         mut on_token: impl FnMut(&TokenEvent),
     ) -> Result<Generation, GenerateError> {
-        let ids = self.prompt_ids(request)?;
-        let limit = self.context_limit;
-        if ids.len() >= limit {
-            return Err(GenerateError::PromptTooLong {
-                tokens: ids.len(),
-                limit,
-            });
-        }
-        let budget = request.max_new_tokens.min(limit - ids.len());
-        let mut timings = Timings::default();
+        let budget = request
+            .max_new_tokens
+            .min(self.context_limit.saturating_sub(ids.len()));
+        let mut timings = Timings {
+            vision: features.elapsed(),
+            ..Timings::default()
+        };
 
         let started = Instant::now();
-        let features = self.image_features(request)?;
-        timings.vision = started.elapsed();
-
-        let started = Instant::now();
-        let soft = self.manifest.special_tokens.image_soft_token.id;
-        let mut embeds = self.embed(&ids)?;
-        let hidden = self.manifest.text.hidden_size;
-        let mut next_feature = features.chunks_exact(hidden);
-        for (row, _) in ids.iter().enumerate().filter(|(_, id)| **id == soft) {
-            let feature = next_feature.next().ok_or(GenerateError::ImageTokens {
-                found: ids.iter().filter(|&&i| i == soft).count(),
-                images: request.images().count(),
-                expected: features.len() / hidden,
-            })?;
-            embeds[row * hidden..(row + 1) * hidden].copy_from_slice(feature);
-        }
-        let mut groups = mask::image_groups(&ids, soft);
+        let Prefill {
+            mut embeds,
+            mut groups,
+        } = self.prefill_inputs(ids, request, features)?;
         let mut cache = self.kv_cache()?;
         let mut seen = 0usize;
         let mut chunk = ids.len();
@@ -143,11 +159,14 @@ impl MedGemma {
                 None => generated.clone(),
             };
             let text = self.decode_text(&visible)?;
-            // A trailing U+FFFD is usually a character whose bytes have not all arrived; it is
-            // held back unless this is the last token.
+            // Text is held back while the newest token is a byte token: a run of byte tokens
+            // decodes as one UTF-8 sequence, so its characters (a multi-byte character, or
+            // the U+FFFD of an invalid run) may still change. A run ends at the next
+            // ordinary token, and what came before it never changes again; the last token
+            // flushes whatever is left.
             let last = stops.contains(&token) || generated.len() == budget;
             let delta = match text.strip_prefix(shown.as_str()) {
-                Some(rest) if last || !rest.ends_with('\u{FFFD}') => rest.to_owned(),
+                Some(rest) if last || !self.is_byte_token(token) => rest.to_owned(),
                 _ => String::new(),
             };
             shown.push_str(&delta);
@@ -180,6 +199,26 @@ impl MedGemma {
             timings,
             provider: self.provider.ort_name(),
         })
+    }
+
+    /// The prompt's ids, refused if they leave no room for one new token.
+    pub(crate) fn fitting_prompt_ids(&self, request: &Request) -> Result<Vec<u32>, GenerateError> {
+        let ids = self.prompt_ids(request)?;
+        let limit = self.context_limit;
+        if ids.len() >= limit {
+            return Err(GenerateError::PromptTooLong {
+                tokens: ids.len(),
+                limit,
+            });
+        }
+        Ok(ids)
+    }
+
+    /// Whether `id` is a byte-fallback token (`<0xNN>`).
+    fn is_byte_token(&self, id: u32) -> bool {
+        self.tokenizer
+            .id_to_token(id)
+            .is_some_and(|t| t.len() == 6 && t.starts_with("<0x") && t.ends_with('>'))
     }
 
     fn decode_text(&self, ids: &[u32]) -> Result<String, GenerateError> {
