@@ -1,35 +1,11 @@
 //! The topology and confirmed publishing against the real RabbitMQ.
 
-use lapin::options::{
-    BasicGetOptions, BasicRejectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
-};
+use common::{amqp_url, cleanup};
+use lapin::options::{BasicGetOptions, BasicRejectOptions};
 use radraft_core::{StudyReady, Uid};
 use radraft_queue::{Publisher, Topology, connect};
 
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-async fn cleanup(channel: &lapin::Channel, topology: &Topology) {
-    for queue in [
-        &topology.work_queue,
-        &topology.dead_letter_queue,
-        &topology.retry_queue,
-    ] {
-        let _ = channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    for exchange in [
-        &topology.exchange,
-        &topology.dead_letter_exchange,
-        &topology.retry_exchange,
-    ] {
-        let _ = channel
-            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await;
-    }
-}
+mod common;
 
 #[tokio::test]
 async fn publishes_confirmed_persistent_messages_and_dead_letters_rejects() {
