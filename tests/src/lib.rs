@@ -1,5 +1,6 @@
 //! Shared harness for the end-to-end tests: a fresh database, a gateway on free ports with
-//! its own queue names, the fixture studies, and the real dcmtk tools to send them.
+//! its own queue names, a worker with the tiny model, the fixture studies, and the real
+//! dcmtk tools to send them.
 //! Harness code may panic: a failed setup is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,3 +14,4 @@ pub mod pacs;
 pub mod scu;
 pub mod stow;
 pub mod synthetic;
+pub mod worker;

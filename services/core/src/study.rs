@@ -1,4 +1,5 @@
-//! The study lifecycle: receiving → stable → queued → processing → drafted | failed.
+//! The study lifecycle: receiving → stable → queued → processing → drafted | failed |
+//! out of scope.
 //!
 //! A late instance reopens a study from any state; it settles again as a new version.
 
@@ -22,6 +23,9 @@ pub enum StudyState {
     Drafted,
     /// The current version cannot be processed; the reason is recorded beside it.
     Failed,
+    /// The deployment does not draft this kind of study (modality or body part); neither
+    /// drafted nor failed.
+    OutOfScope,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,13 +40,14 @@ pub struct TransitionError {
 pub struct UnknownState(pub String);
 
 impl StudyState {
-    pub const ALL: [StudyState; 6] = [
+    pub const ALL: [StudyState; 7] = [
         Self::Receiving,
         Self::Stable,
         Self::Queued,
         Self::Processing,
         Self::Drafted,
         Self::Failed,
+        Self::OutOfScope,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +58,7 @@ impl StudyState {
             Self::Processing => "processing",
             Self::Drafted => "drafted",
             Self::Failed => "failed",
+            Self::OutOfScope => "out_of_scope",
         }
     }
 
@@ -72,6 +78,11 @@ impl StudyState {
                 // before it was ever processed (for example, no usable image).
                 | (Queued, Failed)
                 | (Processing, Queued)
+                | (Processing, OutOfScope)
+                // The worker may take a version before the announcer has recorded the
+                // broker's confirmation of its study.ready.
+                | (Stable, Processing)
+                | (Queued, OutOfScope)
         )
     }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use radraft_core::settings::{Settings, check_scheme};
 use secrecy::SecretString;
 
 pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
@@ -84,10 +85,7 @@ impl GatewayConfig {
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut env = Env {
-            vars,
-            problems: Vec::new(),
-        };
+        let mut env = Settings::new(ENV_PREFIX, vars);
         let orthanc_url = env.optional::<String>("ORTHANC__URL");
         let orthanc = orthanc_url.map(|url| OrthancConfig {
             name: env.get("ORTHANC__NAME", "orthanc".to_owned()),
@@ -112,19 +110,15 @@ impl GatewayConfig {
             max_instance_bytes: env.get("MAX_INSTANCE_BYTES", 1 << 30),
             orthanc,
         };
-        config.validate(&mut env.problems);
-        if env.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError {
-                problems: env.problems,
-            })
-        }
+        config.validate(&mut env);
+        env.finish()
+            .map(|()| config)
+            .map_err(|problems| ConfigError { problems })
     }
 
-    fn validate(&self, problems: &mut Vec<String>) {
+    fn validate(&self, env: &mut Settings) {
         if self.ae_title.is_empty() || self.ae_title.len() > 16 {
-            problems.push(format!(
+            env.problem(format!(
                 "{ENV_PREFIX}AE_TITLE must be 1 to 16 characters, got {:?}",
                 self.ae_title
             ));
@@ -137,8 +131,8 @@ impl GatewayConfig {
             ),
             ("AMQP_URL", &self.amqp_url, &["amqp", "amqps"][..]),
         ] {
-            if !schemes.iter().any(|s| url.starts_with(&format!("{s}://"))) {
-                problems.push(format!(
+            if !check_scheme(url, schemes) {
+                env.problem(format!(
                     "{ENV_PREFIX}{name} must start with {}://",
                     schemes[0]
                 ));
@@ -147,48 +141,11 @@ impl GatewayConfig {
         if let Some(orthanc) = &self.orthanc
             && !(orthanc.url.starts_with("http://") || orthanc.url.starts_with("https://"))
         {
-            problems.push(format!("{ENV_PREFIX}ORTHANC__URL must be an http(s) URL"));
+            env.problem(format!("{ENV_PREFIX}ORTHANC__URL must be an http(s) URL"));
         }
         if self.max_instance_bytes == 0 {
-            problems.push(format!("{ENV_PREFIX}MAX_INSTANCE_BYTES must be above 0"));
+            env.problem(format!("{ENV_PREFIX}MAX_INSTANCE_BYTES must be above 0"));
         }
-    }
-}
-
-struct Env {
-    vars: HashMap<String, String>,
-    problems: Vec<String>,
-}
-
-impl Env {
-    fn optional<T: FromStr>(&mut self, key: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        let name = format!("{ENV_PREFIX}{key}");
-        let raw = self.vars.get(&name)?;
-        match raw.parse() {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.problems.push(format!("{name}={raw:?}: {e}"));
-                None
-            }
-        }
-    }
-
-    fn get<T: FromStr>(&mut self, key: &str, default: T) -> T
-    where
-        T::Err: std::fmt::Display,
-    {
-        self.optional(key).unwrap_or(default)
-    }
-
-    /// Connection URLs may also come from the conventional unprefixed variable.
-    fn get_or_global(&mut self, key: &str, default: &str) -> String {
-        let global = self.vars.get(key).cloned();
-        self.optional(key)
-            .or(global)
-            .unwrap_or_else(|| default.to_owned())
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Instance {
     pub modality: String,
     /// View Position (0018,5101), upper case, or empty.
     pub view_position: String,
+    /// Body Part Examined (0018,0015), upper case, or empty.
+    pub body_part: String,
     pub instance_number: Option<i64>,
     pub image_position: Option<[f64; 3]>,
     pub image_orientation: Option<[f64; 6]>,
@@ -89,6 +91,7 @@ impl Instance {
             study_instance_uid: text(tags::STUDY_INSTANCE_UID),
             modality: text(tags::MODALITY).to_ascii_uppercase(),
             view_position: text(tags::VIEW_POSITION).to_ascii_uppercase(),
+            body_part: text(tags::BODY_PART_EXAMINED).to_ascii_uppercase(),
             instance_number,
             image_position,
             image_orientation,

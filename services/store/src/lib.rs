@@ -3,14 +3,18 @@
 
 mod audit;
 mod cursor;
+mod drafts;
 mod instances;
+mod jobs;
 mod settle;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 pub use audit::AuditEvent;
+pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use instances::{NewInstance, Recorded};
+pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
 pub use settle::PendingBatch;
 
 /// The migrations in `migrations/`, embedded so every service can bring a database up to date.
@@ -79,6 +83,15 @@ impl Store {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Whether the database answers (readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed("ping"))?;
+        Ok(())
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -79,6 +79,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await
         .map_err(query_failed("settle quiet studies"))?;
+        record_membership(&mut tx, &rows).await?;
         let mut settled = Vec::with_capacity(rows.len());
         for (study_uid, version, instance_count) in rows {
             audit::append(
@@ -138,6 +139,28 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// Records which instances each newly cut version holds: the worker loads exactly these,
+/// even after a later instance version supersedes one of them.
+async fn record_membership(
+    tx: &mut Transaction<'static, Postgres>,
+    versions: &[(String, i32, i64)],
+) -> Result<(), StoreError> {
+    let (uids, numbers): (Vec<&str>, Vec<i32>) =
+        versions.iter().map(|(u, v, _)| (u.as_str(), *v)).unzip();
+    sqlx::query(
+        "INSERT INTO study_version_instances (study_uid, version, instance_id)
+         SELECT v.study_uid, v.version, i.id
+         FROM unnest($1::text[], $2::int[]) AS v (study_uid, version)
+         JOIN instances i ON i.study_uid = v.study_uid AND i.superseded_at IS NULL",
+    )
+    .bind(&uids)
+    .bind(&numbers)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_failed("record version membership"))?;
+    Ok(())
 }
 
 fn to_message(

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use radraft_imaging::StudyOptions;
 use radraft_medgemma::{Provider, RuntimeConfig};
-use radraft_worker::DraftOptions;
+use radraft_worker::prompt::{TemplateError, Templates};
+use radraft_worker::triage::TriageConfig;
+use radraft_worker::{DEFAULT_MAX_NEW_TOKENS, DraftOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "radraft-worker", version, about = "radraft's drafting worker")]
@@ -18,6 +20,25 @@ pub struct Cli {
 pub enum Command {
     /// Draft a report for each study found in DICOM files or folders, printing timings.
     Draft(DraftArgs),
+    /// Consume study.ready from RabbitMQ and write each study's draft to Postgres
+    /// (configured by RADRAFT_WORKER__* variables; see the README).
+    Serve,
+    /// Inspect or replay the dead-letter queue (RADRAFT_WORKER__AMQP_URL, __QUEUE_PREFIX).
+    Dead {
+        #[command(subcommand)]
+        command: DeadCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadCommand {
+    /// Every dead-lettered message, with its study, version, attempt and reason; none is lost.
+    List,
+    /// Sends every dead-lettered message of a study back to the work queue.
+    Replay {
+        /// Study Instance UID.
+        study_uid: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -51,11 +72,17 @@ pub struct DraftArgs {
     #[arg(long)]
     pub j2k_reduce_to: Option<usize>,
     /// New-token budget per draft.
-    #[arg(long, default_value_t = DraftOptions::default().max_new_tokens)]
+    #[arg(long, default_value_t = DEFAULT_MAX_NEW_TOKENS)]
     pub max_new_tokens: usize,
-    /// Instruction replacing the default one for the study's modality.
+    /// Instruction replacing the template's for the study's modality.
     #[arg(long)]
     pub prompt: Option<String>,
+    /// A folder of prompt templates replacing the built-in ones (same file names).
+    #[arg(long)]
+    pub prompt_dir: Option<PathBuf>,
+    /// Skip the triage question.
+    #[arg(long)]
+    pub no_triage: bool,
     /// Write the selected images as PNGs under this folder (study-N/image-NNN.png).
     #[arg(long)]
     pub png_dir: Option<PathBuf>,
@@ -76,8 +103,12 @@ impl DraftArgs {
         }
     }
 
-    pub fn draft_options(&self) -> DraftOptions {
-        DraftOptions {
+    pub fn draft_options(&self) -> Result<DraftOptions, TemplateError> {
+        let templates = match &self.prompt_dir {
+            Some(dir) => Templates::load_dir(dir)?,
+            None => Templates::builtin()?,
+        };
+        Ok(DraftOptions {
             study: StudyOptions {
                 max_slices: self.max_slices,
                 j2k_reduce_to: self.j2k_reduce_to,
@@ -86,6 +117,8 @@ impl DraftArgs {
             instruction: self.prompt.clone(),
             max_new_tokens: self.max_new_tokens,
             png_dir: self.png_dir.clone(),
-        }
+            triage: (!self.no_triage).then(TriageConfig::default),
+            templates,
+        })
     }
 }

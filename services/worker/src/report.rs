@@ -66,7 +66,7 @@ impl Report {
             ("load model (once)", self.load, String::new()),
             ("prepare images", draft.timings.prepare, String::new()),
             ("preprocess", draft.timings.preprocess, String::new()),
-            ("vision encoder", g.timings.vision, String::new()),
+            ("vision encoder", draft.timings.vision, String::new()),
             (
                 "prefill",
                 g.timings.prefill,
@@ -85,6 +85,7 @@ impl Report {
                     per_second(g.timings.decode_steps, g.timings.decode)
                 ),
             ),
+            ("triage question", draft.timings.triage, String::new()),
         ];
         if self.json {
             let timings: serde_json::Map<_, _> = rows
@@ -99,6 +100,12 @@ impl Report {
                 "skipped": draft.skipped.iter().map(|s| json!({
                     "sop_instance_uid": s.sop_instance_uid, "reason": s.reason})).collect::<Vec<_>>(),
                 "draft": g.text,
+                "findings": draft.sections.findings,
+                "impression": draft.sections.impression,
+                "template": {"id": draft.template.id, "sha256": draft.template.sha256},
+                "triage": draft.triage.as_ref().map(|t| json!({
+                    "question": t.question, "score": t.score, "flag": t.flag})),
+                "model_inputs_sha256": draft.images.iter().map(|i| &i.input_sha256).collect::<Vec<_>>(),
                 "token_ids": g.token_ids,
                 "prompt_tokens": g.prompt_tokens,
                 "stop": format!("{:?}", g.stop),
@@ -118,6 +125,17 @@ impl Report {
         );
         for s in &draft.skipped {
             println!("  skipped {}: {}", s.sop_instance_uid, s.reason);
+        }
+        println!(
+            "template {} (sha256 {})",
+            draft.template.id, draft.template.sha256
+        );
+        if let Some(t) = &draft.triage {
+            let flag = if t.flag { "FLAGGED" } else { "not flagged" };
+            println!(
+                "triage: {} -> {:.4} ({flag}, threshold {})",
+                t.question, t.score, t.threshold
+            );
         }
         println!("{:<26} {:>10}", "stage", "ms");
         for (name, d, note) in rows {

@@ -8,7 +8,8 @@ use common::{fixture, tiny_model};
 use radraft_imaging::{Recipe, StudyOptions, model_input, prepare_study};
 use radraft_medgemma::GenerateError;
 use radraft_worker::inputs::{self, StudyInput};
-use radraft_worker::{DraftError, DraftOptions, draft_study, prompt};
+use radraft_worker::prompt::Templates;
+use radraft_worker::{DraftError, DraftOptions, draft_study};
 
 fn only_study(relative: &str) -> StudyInput {
     let mut found = inputs::collect(&[fixture(relative)]);
@@ -20,7 +21,7 @@ fn only_study(relative: &str) -> StudyInput {
 fn options(max_new_tokens: usize) -> DraftOptions {
     DraftOptions {
         max_new_tokens,
-        ..DraftOptions::default()
+        ..DraftOptions::new(Templates::builtin().unwrap())
     }
 }
 
@@ -56,15 +57,31 @@ fn a_projection_study_is_drafted_from_its_images_in_view_order() {
         .iter()
         .map(|i| model_input(&i.image, side))
         .collect();
-    let request = prompt::request(
-        Recipe::Projection,
-        prompt::instruction(Recipe::Projection, 2),
-        pixels,
-        24,
-    );
+    let templates = Templates::builtin().unwrap();
+    let template = templates.for_recipe(Recipe::Projection);
+    assert_eq!(draft.template, *template);
+    let request = template.request(pixels, 24);
     let direct = model.generate(&request, |_| {}).unwrap();
     assert_eq!(direct.token_ids, g.token_ids);
     assert_eq!(direct.prompt_tokens, g.prompt_tokens);
+
+    // Triage asked on the same features: the same score as asking it from scratch.
+    let triage = draft.triage.as_ref().expect("triage on by default");
+    assert!((0.0..=1.0).contains(&triage.score), "{}", triage.score);
+    assert_eq!(triage.flag, triage.score > 0.5);
+    let pixels: Vec<_> = images
+        .images
+        .iter()
+        .map(|i| model_input(&i.image, side))
+        .collect();
+    let question = template.question(pixels, &triage.question);
+    let features = model.encode_images(&question).unwrap();
+    let direct = model.yes_no(&question, &features, "Yes", "No").unwrap();
+    assert_eq!(direct.score, triage.score);
+    // Each image's hash is of its exact model input, so equal inputs hash equal.
+    assert_eq!(draft.images.len(), 2);
+    assert_ne!(draft.images[0].input_sha256, draft.images[1].input_sha256);
+    assert_eq!(draft.images[0].input_sha256.len(), 64);
 }
 
 #[test]
@@ -116,6 +133,7 @@ fn a_prompt_over_the_context_is_a_clear_error() {
     let mut model = tiny_model();
     let mut opts = options(4);
     opts.study.max_slices = 24;
+    opts.triage = None;
     let err = draft_study(&mut model, &study.instances, &opts, |_| {}).unwrap_err();
     match err {
         DraftError::Generate(GenerateError::PromptTooLong { tokens, limit }) => {
