@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# radraft's main job on the bundled default: starts the gateway on a fresh demo database,
-# sends every fixture study to it with dcmtk's dcmsend (as a modality would), waits until
-# each study has settled and its study.ready was confirmed by RabbitMQ, and prints what
-# arrived; then drafts every archived study with radraft-worker and the committed tiny
-# random-weight MedGemma (its drafts are gibberish by design: the point is the pipeline and
-# its timings; its 256-token context needs a short instruction). The queue consumer that
-# writes drafts to Postgres will replace that step.
+# radraft's main job on the bundled default: starts the gateway and the draft worker as
+# services on a fresh demo database, sends every fixture study to the gateway with dcmtk's
+# dcmsend (as a modality would), waits until every study has its outcome (drafted, failed
+# with its reason, or out of scope), and prints the triaged worklist from Postgres.
+#
+# The bundled model (fixtures/medgemma-tiny) is a RANDOM-WEIGHT TEST MODEL, not a medical
+# one: its drafts are gibberish and its triage scores mean nothing. It exists to run the
+# whole pipeline anywhere. For real drafts, export MedGemma (docs/medgemma.md) and set
+# RADRAFT_WORKER__MODEL_DIR to the exported folder (and RADRAFT_WORKER__PROVIDERS to
+# tensorrt,cuda,cpu on a GPU host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/setup.sh
@@ -15,18 +18,40 @@ psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FOR
 work="$(mktemp -d)"
 dimse_port=11112
 http_port=8080
+worker_port=8081
 cargo build --release --locked -p radraft-gateway -p radraft-worker
+bin="${CARGO_TARGET_DIR:-target}/release"
 export RADRAFT_GATEWAY__DATABASE_URL="postgres://root@127.0.0.1:5432/$db"
 export RADRAFT_GATEWAY__ARCHIVE_DIR="$work/archive"
 export RADRAFT_GATEWAY__DIMSE_ADDR="127.0.0.1:$dimse_port"
 export RADRAFT_GATEWAY__HTTP_ADDR="127.0.0.1:$http_port"
 export RADRAFT_GATEWAY__QUIET_PERIOD_MS=2000
 export RADRAFT_GATEWAY__QUEUE_PREFIX=radraft-demo
+export RADRAFT_GATEWAY__RETRY_DELAY_MS=5000
 export RADRAFT_GATEWAY__ALLOWED_CALLING_AES=DEMO_MODALITY
-"${CARGO_TARGET_DIR:-target}/release/radraft-gateway" >"$work/gateway.log" 2>&1 &
+export RADRAFT_WORKER__DATABASE_URL="$RADRAFT_GATEWAY__DATABASE_URL"
+export RADRAFT_WORKER__ARCHIVE_DIR="$work/archive"
+export RADRAFT_WORKER__QUEUE_PREFIX=radraft-demo
+export RADRAFT_WORKER__RETRY_DELAY_MS=5000
+export RADRAFT_WORKER__HTTP_ADDR="127.0.0.1:$worker_port"
+export RADRAFT_WORKER__MODEL_DIR="${RADRAFT_WORKER__MODEL_DIR:-fixtures/medgemma-tiny}"
+export RADRAFT_WORKER__PROVIDERS="${RADRAFT_WORKER__PROVIDERS:-cpu}"
+# The tiny model's context is 256 tokens: two slices per CT/MR study, short drafts.
+export RADRAFT_WORKER__MAX_SLICES="${RADRAFT_WORKER__MAX_SLICES:-2}"
+export RADRAFT_WORKER__MAX_NEW_TOKENS="${RADRAFT_WORKER__MAX_NEW_TOKENS:-24}"
+# Leftovers of an earlier demo run on the broker would be announced again: start clean.
+for q in radraft-demo.study.ready radraft-demo.study.ready.dead radraft-demo.study.ready.retry; do
+    rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true
+done
+"$bin/radraft-gateway" >"$work/gateway.log" 2>&1 &
 gateway=$!
-trap 'kill $gateway 2>/dev/null || true; wait $gateway 2>/dev/null || true' EXIT
+"$bin/radraft-worker" serve >"$work/worker.log" 2>&1 &
+worker=$!
+trap 'kill $gateway $worker 2>/dev/null || true; wait $gateway $worker 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do echoscu -aet DEMO_MODALITY -aec RADRAFT 127.0.0.1 $dimse_port 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$worker_port/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$worker_port/readyz" || { echo "the worker is not ready; see $work/worker.log" >&2; tail -5 "$work/worker.log" >&2; exit 1; }
+echo
 
 studies=()
 for dir in fixtures/generated/*/; do
@@ -37,33 +62,29 @@ echo "sending ${#studies[@]} fixture folders with dcmsend: ${studies[*]}"
 dcmsend -aet DEMO_MODALITY -aec RADRAFT --scan-directories --recurse --scan-pattern "*.dcm" 127.0.0.1 $dimse_port "${studies[@]}"
 
 sql() { psql -h 127.0.0.1 -U root -d "$db" -v ON_ERROR_STOP=1 "$@"; }
-for _ in $(seq 1 60); do
-    pending=$(sql -tAc "SELECT count(*) FROM studies WHERE state <> 'queued'")
+pending=1
+for _ in $(seq 1 240); do
+    pending=$(sql -tAc "SELECT count(*) FROM studies WHERE state NOT IN ('drafted', 'failed', 'out_of_scope')")
     [[ "$pending" == 0 ]] && break
     sleep 0.5
 done
 echo
-echo "What arrived (study.ready confirmed by RabbitMQ for every queued version):"
+echo "Worklist (flagged first, then triage score). The model is a random test model: its"
+echo "drafts and scores are meaningless; the pipeline around it is what this shows."
 sql -c "
-SELECT s.study_uid, s.state, s.version,
-       count(i.*) AS instances,
-       string_agg(DISTINCT se.modality, ',') AS modalities,
-       count(DISTINCT i.transfer_syntax_uid) AS transfer_syntaxes,
-       pg_size_pretty(sum(i.size_bytes)) AS size,
-       to_char(v.published_at, 'HH24:MI:SS.MS') AS announced
+SELECT s.study_uid,
+       string_agg(DISTINCT se.modality, ',') AS modality,
+       s.state AS draft_status,
+       round(d.triage_score::numeric, 3) AS triage,
+       CASE WHEN d.triage_flag THEN 'FLAG' ELSE '' END AS flag,
+       left(coalesce(split_part(coalesce(d.impression, d.report_text), E'\n', 1),
+                     s.failure_reason, ''), 50) AS impression_or_reason
 FROM studies s
-JOIN instances i ON i.study_uid = s.study_uid AND i.superseded_at IS NULL
-JOIN series se ON se.series_uid = i.series_uid
-LEFT JOIN study_versions v ON v.study_uid = s.study_uid AND v.version = s.version
-GROUP BY s.study_uid, s.state, s.version, v.published_at
-ORDER BY s.study_uid"
-echo "archive: $work/archive   gateway log: $work/gateway.log"
-[[ "$pending" == 0 ]] || { echo "some studies did not settle" >&2; exit 1; }
-
-echo
-echo "Drafting every archived study (tiny random-weight model, CPU):"
-"${CARGO_TARGET_DIR:-target}/release/radraft-worker" draft "$work/archive" \
-    --model fixtures/medgemma-tiny --provider cpu --max-slices 4 --max-new-tokens 24 \
-    --prompt "Describe the findings." \
-    --png-dir "$work/pngs"
-echo "what the model saw: $work/pngs"
+LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL
+LEFT JOIN series se ON se.study_uid = s.study_uid
+GROUP BY s.study_uid, s.state, d.triage_score, d.triage_flag, d.impression, d.report_text, s.failure_reason
+ORDER BY d.triage_flag DESC NULLS LAST, d.triage_score DESC NULLS LAST, s.study_uid"
+sql -tAc "SELECT count(*) || ' drafts, ' || (SELECT count(*) FROM audit_events) || ' audit events' FROM drafts"
+echo "archive: $work/archive   logs: $work/gateway.log $work/worker.log"
+echo "worker metrics: curl http://127.0.0.1:$worker_port/metrics (while this runs)"
+[[ "$pending" == 0 ]] || { echo "$pending studies have no outcome yet" >&2; exit 1; }

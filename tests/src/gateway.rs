@@ -57,8 +57,10 @@ impl Setup {
             .with_env_filter("warn")
             .try_init();
         let db = TestDb::create().await;
+        // A short retry delay, so tests of transient failures do not wait 30 s.
         let topology =
-            Topology::with_prefix(&format!("radraft-e2e-{}", uuid::Uuid::new_v4().simple()));
+            Topology::with_prefix(&format!("radraft-e2e-{}", uuid::Uuid::new_v4().simple()))
+                .with_retry_delay(Duration::from_millis(1000));
         let queue = WorkQueue::open(&topology).await;
         Self {
             db,
@@ -77,6 +79,7 @@ impl Setup {
             database_url: self.db.url.clone(),
             amqp_url: amqp_url(),
             queue_prefix: self.topology.exchange.clone(),
+            retry_delay: Duration::from_millis(self.topology.retry_delay_ms.into()),
             ae_title: AE_TITLE.into(),
             dimse_addr: "127.0.0.1:0".parse().unwrap(),
             http_addr: "127.0.0.1:0".parse().unwrap(),

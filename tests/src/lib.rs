@@ -15,3 +15,4 @@ pub mod scu;
 pub mod stow;
 pub mod synthetic;
 pub mod worker;
+pub mod worker_process;

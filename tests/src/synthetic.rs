@@ -1,4 +1,6 @@
-//! Hand-built DICOM objects for the bad-input tests, encoded with dicom-rs.
+//! Hand-built DICOM objects for the bad-input and worker tests, encoded with dicom-rs.
+
+use std::path::{Path, PathBuf};
 
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
@@ -77,4 +79,27 @@ pub fn encode_file(
     let mut bytes = Vec::new();
     object.with_exact_meta(meta).write_all(&mut bytes).unwrap();
     bytes
+}
+
+/// Writes a one-slice 8x8 CT study of its own (study UID ending in `.77.{n}`) to `dir`;
+/// `pixel_bytes` other than 128 makes its pixel data too short or too long to decode.
+pub fn one_slice_ct_study(dir: &Path, n: u32, pixel_bytes: usize) -> PathBuf {
+    let study = format!("1.2.826.0.1.3680043.10.1234.77.{n}");
+    let sop = format!("{study}.1.1");
+    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
+    let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
+    put(tags::STUDY_INSTANCE_UID, VR::UI, study.as_str().into());
+    put(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        format!("{study}.1").into(),
+    );
+    put(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::from(vec![0_u8; pixel_bytes]),
+    );
+    let path = dir.join(format!("ct-{n}.dcm"));
+    std::fs::write(&path, encode_file(object, CT_IMAGE_STORAGE, &sop)).unwrap();
+    path
 }

@@ -11,7 +11,27 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::amqp_url;
-use crate::gateway::Setup;
+use crate::gateway::{Options, SENDER_AE, Setup};
+use crate::pacs;
+
+/// Gateway options for worker tests: a study settles 0.4 s after its last instance.
+pub fn quick() -> Options {
+    Options {
+        quiet_period: Duration::from_millis(400),
+        ..Options::default()
+    }
+}
+
+/// Sends `files` with dcmtk's dcmsend and requires every one stored.
+pub async fn dcmsend(port: u16, files: Vec<PathBuf>) {
+    let out = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        pacs::dcmsend(port, SENDER_AE, &refs)
+    })
+    .await
+    .unwrap();
+    assert!(pacs::all_stored(&out), "{}", pacs::describe(&out));
+}
 
 pub fn tiny_model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/medgemma-tiny")
@@ -24,6 +44,7 @@ pub fn worker_vars(setup: &Setup, extra: &[(&str, &str)]) -> HashMap<String, Str
         ("DATABASE_URL", setup.db.url.clone()),
         ("AMQP_URL", amqp_url()),
         ("QUEUE_PREFIX", setup.topology.exchange.clone()),
+        ("RETRY_DELAY_MS", setup.topology.retry_delay_ms.to_string()),
         ("MODEL_DIR", tiny_model_dir().display().to_string()),
         ("PROVIDERS", "cpu".into()),
         ("INTRA_THREADS", "1".into()),

@@ -2,16 +2,14 @@
 //! RabbitMQ and Postgres, drafted by `radraft-worker serve` with the tiny MedGemma.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_dictionary_std::tags;
 use radraft_core::StudyReady;
-use radraft_e2e::gateway::{Options, SENDER_AE, Setup};
-use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, ct_image, encode_file};
-use radraft_e2e::worker::{start_worker, tiny_model_dir, wait_for_count};
-use radraft_e2e::{broker::amqp_url, fixtures, pacs};
+use radraft_e2e::gateway::Setup;
+use radraft_e2e::synthetic::one_slice_ct_study as ct_study;
+use radraft_e2e::worker::{dcmsend, quick, start_worker, tiny_model_dir, wait_for_count};
+use radraft_e2e::{broker::amqp_url, fixtures};
 use radraft_medgemma::{MedGemma, Provider, RuntimeConfig};
 use radraft_queue::{Publisher, dead};
 use radraft_store::Store;
@@ -19,49 +17,6 @@ use radraft_worker::DraftOptions;
 use radraft_worker::prompt::Templates;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-async fn dcmsend(port: u16, files: Vec<PathBuf>) {
-    let out = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        pacs::dcmsend(port, SENDER_AE, &refs)
-    })
-    .await
-    .unwrap();
-    assert!(pacs::all_stored(&out), "{}", pacs::describe(&out));
-}
-
-fn quick() -> Options {
-    Options {
-        quiet_period: Duration::from_millis(400),
-        ..Options::default()
-    }
-}
-
-/// A one-slice 8x8 CT study of its own; `pixel_bytes` other than 128 makes it undecodable.
-fn ct_study(dir: &Path, n: u32, pixel_bytes: usize) -> PathBuf {
-    let root = "1.2.826.0.1.3680043.10.1234.77";
-    let study = format!("{root}.{n}");
-    let sop = format!("{study}.1.1");
-    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
-    object.put(DataElement::new(
-        tags::STUDY_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from(study.as_str()),
-    ));
-    object.put(DataElement::new(
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from(format!("{study}.1")),
-    ));
-    object.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::from(vec![0_u8; pixel_bytes]),
-    ));
-    let path = dir.join(format!("ct-{n}.dcm"));
-    std::fs::write(&path, encode_file(object, CT_IMAGE_STORAGE, &sop)).unwrap();
-    path
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chest_study_becomes_one_draft_with_provenance_audit_and_no_duplicate() {

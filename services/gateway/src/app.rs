@@ -62,7 +62,8 @@ impl App {
         })?;
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
-        let topology = Topology::with_prefix(&config.queue_prefix);
+        let topology =
+            Topology::with_prefix(&config.queue_prefix).with_retry_delay(config.retry_delay);
         let connection = radraft_queue::connect(&config.amqp_url).await?;
         let publisher = Publisher::open(&connection, &topology).await?;
         let archive = Arc::new(LocalArchive::new(&config.archive_dir));

@@ -18,6 +18,8 @@ pub struct GatewayConfig {
     pub amqp_url: String,
     /// Prefix of every exchange and queue name (see `radraft_queue::Topology`).
     pub queue_prefix: String,
+    /// How long a message waits in the retry queue; every service must declare the same.
+    pub retry_delay: Duration,
     pub ae_title: String,
     pub dimse_addr: SocketAddr,
     pub http_addr: SocketAddr,
@@ -101,6 +103,7 @@ impl GatewayConfig {
                 .get_or_global("DATABASE_URL", "postgres://root@127.0.0.1:5432/radraft"),
             amqp_url: env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
+            retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
             ae_title: env.get("AE_TITLE", "RADRAFT".to_owned()),
             dimse_addr: env.get("DIMSE_ADDR", SocketAddr::from(([0, 0, 0, 0], 11112))),
             http_addr: env.get("HTTP_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080))),

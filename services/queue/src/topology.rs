@@ -40,6 +40,14 @@ impl Topology {
         }
     }
 
+    /// The same topology with another retry delay (saturating at `u32::MAX` ms). Every
+    /// service of a deployment must use the same: RabbitMQ refuses to redeclare a queue
+    /// with other arguments.
+    pub fn with_retry_delay(mut self, delay: std::time::Duration) -> Self {
+        self.retry_delay_ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        self
+    }
+
     pub async fn declare(&self, channel: &Channel) -> Result<(), QueueError> {
         for (name, kind) in [
             (&self.exchange, ExchangeKind::Topic),

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use radraft_archive::LocalArchive;
 use radraft_queue::{Consumer, Delivery, Publisher, QueueError, Topology};
@@ -92,7 +93,8 @@ impl App {
                 worker_name: config.worker_name,
                 max_attempts: config.max_attempts,
             }),
-            topology: Topology::with_prefix(&config.queue_prefix),
+            topology: Topology::with_prefix(&config.queue_prefix)
+                .with_retry_delay(config.retry_delay),
             amqp_url: config.amqp_url,
             prefetch: config.prefetch,
             drain_grace: config.drain_grace,
@@ -231,6 +233,7 @@ async fn handle(context: Arc<Context>, publisher: Arc<Publisher>, delivery: Deli
         delivery_tag = delivery.delivery_tag()
     );
     async {
+        let started = Instant::now();
         let attempt = delivery.attempt();
         let settle = match delivery.message() {
             Ok(message) => {
@@ -253,7 +256,12 @@ async fn handle(context: Arc<Context>, publisher: Arc<Publisher>, delivery: Deli
             }
         };
         let result = match settle {
-            (_, Settle::Ack) => delivery.ack().await,
+            (_, Settle::Ack) => {
+                let acking = Instant::now();
+                let acked = delivery.ack().await;
+                metrics.stage("ack", acking.elapsed());
+                acked
+            }
             (Some(message), Settle::Retry { reason }) => {
                 match publisher.retry(&message, attempt + 1).await {
                     Ok(()) => delivery.ack().await,
@@ -278,6 +286,8 @@ async fn handle(context: Arc<Context>, publisher: Arc<Publisher>, delivery: Deli
             // committed makes the redelivery a no-op.
             error!(error = %e, "could not settle the delivery");
         }
+        // Delivery to settled: everything the worker did for this message.
+        metrics.stage("total", started.elapsed());
     }
     .instrument(span)
     .await;

@@ -24,6 +24,9 @@ pub struct WorkerConfig {
     pub database_url: SecretString,
     pub amqp_url: SecretString,
     pub queue_prefix: String,
+    /// How long a transiently failed study waits in the retry queue; the same as the
+    /// gateway's (`RADRAFT_GATEWAY__RETRY_DELAY_MS`).
+    pub retry_delay: Duration,
     /// Deliveries held at once; default one per loaded model.
     pub prefetch: u16,
     /// Model instances, each on its own thread.
@@ -119,6 +122,7 @@ impl WorkerConfig {
                 .get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
                 .into(),
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
+            retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
             prefetch: env.get("PREFETCH", u16::try_from(model_threads).unwrap_or(u16::MAX)),
             model_threads,
             model_dir: env.get("MODEL_DIR", PathBuf::from("models/medgemma-4b-it")),

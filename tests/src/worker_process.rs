@@ -1,0 +1,120 @@
+//! `radraft-worker serve` as a real process, for the fault tests: killed with SIGKILL,
+//! stopped with SIGTERM, its logs kept. The binary is built (or found up to date) by cargo
+//! itself, so the test never runs a stale one.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::gateway::Setup;
+use crate::worker::worker_vars;
+
+/// The `radraft-worker` executable, built by `cargo build` once per test process.
+pub fn worker_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "radraft-worker",
+                    "--bin",
+                    "radraft-worker",
+                ])
+                .args(["--message-format", "json"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("cargo runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+                .next_back()
+                .expect("cargo names the radraft-worker executable")
+        })
+        .clone()
+}
+
+pub struct WorkerProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts the worker on `setup`'s database, archive and queues; its JSON log goes to a
+    /// file in the archive's parent folder.
+    pub fn spawn(setup: &Setup, extra: &[(&str, &str)], log_name: &str) -> Self {
+        Self::spawn_binary(&worker_binary(), setup, extra, log_name)
+    }
+
+    /// As [`WorkerProcess::spawn`], with a given executable (a release build for benches).
+    pub fn spawn_binary(
+        binary: &std::path::Path,
+        setup: &Setup,
+        extra: &[(&str, &str)],
+        log_name: &str,
+    ) -> Self {
+        let log =
+            std::env::temp_dir().join(format!("{log_name}-{}.log", uuid::Uuid::new_v4().simple()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary)
+            .arg("serve")
+            .envs(worker_vars(setup, extra))
+            .env("RUST_LOG", "info,sqlx=warn,lapin=warn,ort=warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("radraft-worker starts");
+        WorkerProcess { child, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no drain, no ack, no clean-up.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits up to `timeout` for the exit.
+    pub fn terminate(mut self, timeout: Duration) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker did not stop within {timeout:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,91 @@
+//! A worker process killed with SIGKILL in the middle of a study: after a restart every
+//! study has exactly one draft, and the interrupted attempt is recorded as abandoned.
+//! (One test in its own binary: it kills processes and needs the machine to itself.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use radraft_e2e::gateway::Setup;
+use radraft_e2e::synthetic::one_slice_ct_study;
+use radraft_e2e::worker::{dcmsend, quick, wait_for_count};
+use radraft_e2e::worker_process::WorkerProcess;
+
+const STUDIES: i64 = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_study_leaves_exactly_one_draft_per_study_after_restart() {
+    let setup = Setup::new().await;
+    let gateway = setup.start(quick()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = (200..200 + STUDIES as u32)
+        .map(|n| one_slice_ct_study(dir.path(), n, 128))
+        .collect();
+    dcmsend(gateway.dimse_port, files).await;
+    // Long drafts, so most of the time a study is between its job start and its commit.
+    let slow = [("MAX_NEW_TOKENS", "200"), ("NAME", "doomed")];
+    let worker = WorkerProcess::spawn(&setup, &slow, "worker-crash");
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (running, drafted) = loop {
+        let running = setup
+            .count("SELECT count(*) FROM jobs WHERE state = 'running'")
+            .await;
+        let drafted = setup.count("SELECT count(*) FROM drafts").await;
+        if running == 1 && drafted >= 2 {
+            break (running, drafted);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no study in progress seen:\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    worker.kill9();
+    assert_eq!(running, 1);
+    assert!(drafted < STUDIES, "killed before the end");
+    let interrupted: i64 = setup
+        .count("SELECT min(id) FROM jobs WHERE state = 'running'")
+        .await;
+
+    let again = WorkerProcess::spawn(&setup, &[("NAME", "survivor")], "worker-restart");
+    wait_for_count(
+        &setup,
+        "SELECT count(DISTINCT study_uid) FROM drafts",
+        STUDIES,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(
+        setup.count("SELECT count(*) FROM drafts").await,
+        STUDIES,
+        "{}",
+        again.log_text()
+    );
+    assert_eq!(
+        setup
+            .count("SELECT count(*) FROM audit_events WHERE kind = 'draft.created'")
+            .await,
+        STUDIES
+    );
+    let state: i64 = setup
+        .count(&format!(
+            "SELECT count(*) FROM jobs WHERE id = {interrupted} AND state = 'abandoned'"
+        ))
+        .await;
+    assert_eq!(state, 1, "the interrupted attempt is recorded as abandoned");
+    let redelivered = setup
+        .count("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND worker = 'survivor' AND delivery_count >= 1")
+        .await;
+    assert!(
+        redelivered >= 1,
+        "the redelivered study was drafted by the restarted worker"
+    );
+    let status = again.terminate(Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "SIGTERM drains and exits cleanly: {status:?}"
+    );
+    gateway.stop().await;
+    setup.teardown().await;
+}
