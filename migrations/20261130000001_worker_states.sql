@@ -9,3 +9,6 @@ ALTER TYPE study_state ADD VALUE 'out_of_scope';
 ALTER TYPE job_state ADD VALUE 'retrying';
 ALTER TYPE job_state ADD VALUE 'abandoned';
 ALTER TYPE job_state ADD VALUE 'out_of_scope';
+-- A failed outcome an operator sent back to work (`radraft-worker dead replay`): kept, no
+-- longer the version's outcome.
+ALTER TYPE job_state ADD VALUE 'replaced';

@@ -38,8 +38,12 @@ ALTER TABLE drafts
 -- The worklist reads the current draft of each study.
 CREATE INDEX drafts_current_idx ON drafts (study_uid) WHERE superseded_at IS NULL;
 
--- The AI's events for a version happen once; a duplicate insert fails the transaction that
--- tried it (the draft's own unique key fails it first).
+-- A version is drafted or found out of scope once; a duplicate insert fails the transaction
+-- that tried it (the draft's own unique key fails it first). A failure may be replayed by an
+-- operator and fail again, so `study.failed` is once per job instead.
 CREATE UNIQUE INDEX audit_events_once_per_version_idx
     ON audit_events (study_uid, kind, (detail ->> 'study_version'))
-    WHERE kind IN ('draft.created', 'study.failed', 'study.out_of_scope');
+    WHERE kind IN ('draft.created', 'study.out_of_scope');
+CREATE UNIQUE INDEX audit_events_failed_once_per_job_idx
+    ON audit_events (study_uid, (detail ->> 'job_id'))
+    WHERE kind = 'study.failed';

@@ -9,6 +9,7 @@ use radraft_core::StudyReady;
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::synthetic::one_slice_ct_study as ct_study;
 use radraft_e2e::worker::{dcmsend, quick, start_worker, tiny_model_dir, wait_for_count};
+use radraft_e2e::worker_process::worker_binary;
 use radraft_e2e::{broker::amqp_url, fixtures};
 use radraft_medgemma::{MedGemma, Provider, RuntimeConfig};
 use radraft_queue::{Publisher, dead};
@@ -17,6 +18,21 @@ use radraft_worker::DraftOptions;
 use radraft_worker::prompt::Templates;
 
 const WAIT: Duration = Duration::from_secs(60);
+
+/// `radraft-worker dead ...` against the setup's queues.
+fn dead_command(setup: &Setup, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(worker_binary())
+        .arg("dead")
+        .args(args)
+        .env("RADRAFT_WORKER__AMQP_URL", amqp_url())
+        .env("RADRAFT_WORKER__QUEUE_PREFIX", &setup.topology.exchange)
+        .env(
+            "RADRAFT_WORKER__RETRY_DELAY_MS",
+            setup.topology.retry_delay_ms.to_string(),
+        )
+        .output()
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chest_study_becomes_one_draft_with_provenance_audit_and_no_duplicate() {
@@ -245,6 +261,58 @@ async fn a_bad_study_fails_and_is_dead_lettered_while_the_next_is_drafted() {
         Some("1.2.826.0.1.3680043.10.1234.77.1")
     );
     assert_eq!(letters[0].reason.as_deref(), Some(reason.as_str()));
+
+    // The operator's view: `dead list` names the study and why; `dead replay` sends it back
+    // to work, where it is tried again (and, still broken, fails and is dead-lettered again).
+    let bad_uid = "1.2.826.0.1.3680043.10.1234.77.1";
+    let listed = dead_command(&setup, &["list"]);
+    assert!(listed.status.success());
+    let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(text.contains("1 dead-lettered message(s)"), "{text}");
+    assert!(
+        text.contains(&format!("study {bad_uid} version 1 attempt 1: {reason}")),
+        "{text}"
+    );
+    let replayed = dead_command(&setup, &["replay", bad_uid]);
+    let text = String::from_utf8_lossy(&replayed.stdout).into_owned();
+    assert!(
+        replayed.status.success() && text.starts_with("1 message(s)"),
+        "{text}"
+    );
+    wait_for_count(
+        &setup,
+        "SELECT count(*) FROM jobs WHERE state = 'replaced'",
+        1,
+        WAIT,
+    )
+    .await;
+    wait_for_count(
+        &setup,
+        "SELECT count(*) FROM jobs WHERE state = 'failed'",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        setup
+            .count("SELECT count(*) FROM audit_events WHERE kind = 'study.replayed'")
+            .await,
+        1
+    );
+    let mut again = Vec::new();
+    for _ in 0..50 {
+        again = dead::list(&connection, &setup.topology).await.unwrap();
+        if !again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(again.len(), 1, "dead-lettered again: {again:?}");
+    let nothing = dead_command(&setup, &["replay", "1.2.3.4.5"]);
+    assert!(
+        !nothing.status.success(),
+        "replaying an unknown study says so"
+    );
 
     worker.stop().await;
     gateway.stop().await;

@@ -53,6 +53,15 @@ impl Delivery {
         headers::u32_header(&self.inner.properties, headers::DELIVERY_COUNT).unwrap_or(0)
     }
 
+    /// Whether an operator sent this message back from the dead-letter queue
+    /// (`dead replay`): a recorded failure of its version may be retried.
+    pub fn replayed(&self) -> bool {
+        matches!(
+            headers::get(&self.inner.properties, headers::REPLAY),
+            Some(lapin::types::AMQPValue::Boolean(true))
+        )
+    }
+
     /// Whether the broker delivered this message before (to this or another consumer).
     pub fn redelivered(&self) -> bool {
         self.inner.redelivered

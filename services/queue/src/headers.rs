@@ -6,6 +6,9 @@ use lapin::types::{AMQPValue, FieldTable};
 
 /// Our attempt number: 1 for a fresh message, incremented by each retry.
 pub(crate) const ATTEMPT: &str = "x-radraft-attempt";
+/// Set on a message sent back to work from the dead-letter queue by an operator: the
+/// worker may then replace the version's recorded failure with a new attempt.
+pub(crate) const REPLAY: &str = "x-radraft-replay";
 /// Why we dead-lettered a message: a short technical string, never patient data.
 pub(crate) const FAILURE: &str = "x-radraft-failure";
 /// Quorum queues count returns (nacks with requeue, channels closed with it unacked).
@@ -82,6 +85,13 @@ pub(crate) fn with_radraft_headers(
 /// A header table holding only our attempt number: a message going back to work starts
 /// clean, without the broker's `x-death` (which would make the broker see a dead-letter
 /// cycle and drop it) or an earlier failure reason.
+/// Headers of a replayed message: attempt 1 and the replay mark.
+pub(crate) fn replayed() -> FieldTable {
+    let mut headers = attempt_only(1);
+    headers.insert(REPLAY.into(), AMQPValue::Boolean(true));
+    headers
+}
+
 pub(crate) fn attempt_only(attempt: u32) -> FieldTable {
     let mut headers = FieldTable::default();
     headers.insert(ATTEMPT.into(), AMQPValue::LongUInt(attempt));

@@ -110,8 +110,8 @@ impl Publisher {
         .await
     }
 
-    /// Publishes a dead message back to work as attempt 1, keeping its properties but
-    /// none of its headers (see [`Publisher::retry`] on `x-death`).
+    /// Publishes a dead message back to work as attempt 1 marked as replayed, keeping its
+    /// properties but none of its other headers (see [`Publisher::retry`] on `x-death`).
     pub(crate) async fn replay(
         &self,
         body: &[u8],
@@ -120,7 +120,7 @@ impl Publisher {
         let properties = properties
             .clone()
             .with_delivery_mode(PERSISTENT)
-            .with_headers(headers::attempt_only(1));
+            .with_headers(headers::replayed());
         self.publish(&self.exchange, body, properties).await
     }
 

@@ -129,6 +129,7 @@ async fn replay_moves_only_the_chosen_study_back_to_work() {
             .unwrap()
             .unwrap();
         assert_eq!(delivery.attempt(), 1, "a replay starts again at attempt 1");
+        assert!(delivery.replayed(), "and says it is a replay");
         assert_eq!(delivery.delivery_count(), 0);
         back.push(delivery.message().unwrap());
         delivery.ack().await.unwrap();

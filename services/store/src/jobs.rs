@@ -57,6 +57,9 @@ pub struct Attempt<'a> {
     /// The broker's redelivery count (crashes, requeues).
     pub delivery_count: i32,
     pub worker: &'a str,
+    /// Sent back from the dead-letter queue by an operator: a recorded failure of the
+    /// version is replaced by this attempt (a draft or out-of-scope verdict still stands).
+    pub replay: bool,
 }
 
 /// Locks a version for the worker, in the announcer's order: first the version row (key
@@ -167,6 +170,39 @@ pub(crate) async fn finish_job(
     }
 }
 
+/// Sets the version's failed outcome aside for a replayed attempt, audited; the study
+/// leaves `failed` for `processing`.
+async fn replace_failure(
+    tx: &mut Transaction<'_, Postgres>,
+    attempt: &Attempt<'_>,
+) -> Result<(), StoreError> {
+    let replaced: Vec<i64> = sqlx::query_scalar(
+        "UPDATE jobs SET state = 'replaced'
+         WHERE study_uid = $1 AND study_version = $2 AND state = 'failed' RETURNING id",
+    )
+    .bind(attempt.study_uid)
+    .bind(attempt.study_version)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query_failed("replace failed outcome"))?;
+    set_study_state(
+        tx,
+        attempt.study_uid,
+        attempt.study_version,
+        "processing",
+        None,
+    )
+    .await?;
+    audit::append(
+        &mut **tx,
+        attempt.worker,
+        "study.replayed",
+        Some(attempt.study_uid),
+        json!({ "study_version": attempt.study_version, "replaced_jobs": replaced }),
+    )
+    .await
+}
+
 impl Store {
     /// The instances `version` of the study was cut with, in SOP instance UID order.
     pub async fn version_instances(
@@ -203,10 +239,12 @@ impl Store {
         else {
             return Ok(JobStart::UnknownVersion);
         };
-        if let Some(outcome) =
-            final_outcome(&mut tx, attempt.study_uid, attempt.study_version).await?
-        {
-            return Ok(JobStart::AlreadyDone(outcome));
+        match final_outcome(&mut tx, attempt.study_uid, attempt.study_version).await? {
+            Some(Outcome::Failed) if attempt.replay => {
+                replace_failure(&mut tx, attempt).await?;
+            }
+            Some(outcome) => return Ok(JobStart::AlreadyDone(outcome)),
+            None => {}
         }
         sqlx::query(
             "UPDATE jobs SET state = 'abandoned', finished_at = now(),

@@ -46,6 +46,7 @@ fn attempt(study: &str, version: i32) -> Attempt<'_> {
         attempt: 1,
         delivery_count: 0,
         worker: "test-worker",
+        replay: false,
     }
 }
 
@@ -378,5 +379,63 @@ async fn a_worker_faster_than_the_announcers_commit_waits_for_it_without_deadloc
     assert_eq!(
         store.study_state("1.11").await.unwrap(),
         Some((StudyState::Drafted, 1))
+    );
+}
+
+#[sqlx::test(migrator = "radraft_store::MIGRATOR")]
+async fn a_replayed_failure_is_set_aside_for_a_new_attempt_but_a_draft_stands(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    settled_study(&store, "1.12").await;
+    let job = start(&store, "1.12", 1).await;
+    assert!(
+        store
+            .record_failure(job, "1.12", 1, "decoder bug")
+            .await
+            .unwrap()
+    );
+    let replay = Attempt {
+        replay: true,
+        ..attempt("1.12", 1)
+    };
+    let JobStart::Started { job_id: again, .. } = store.start_job(&replay).await.unwrap() else {
+        panic!("a replay starts a new attempt");
+    };
+    assert_eq!(
+        store.study_state("1.12").await.unwrap(),
+        Some((StudyState::Processing, 1))
+    );
+    assert!(
+        store
+            .record_failure(again, "1.12", 1, "still broken")
+            .await
+            .unwrap()
+    );
+    let states: Vec<String> =
+        sqlx::query_scalar("SELECT state::text FROM jobs WHERE study_uid = '1.12' ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(states, ["replaced", "failed"]);
+    let kinds: Vec<String> = store
+        .audit_trail("1.12")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .filter(|k| k.starts_with("study.f") || k.starts_with("study.r"))
+        .collect();
+    assert_eq!(kinds, ["study.failed", "study.replayed", "study.failed"]);
+
+    // Once drafted, a replay changes nothing.
+    let JobStart::Started { job_id: third, .. } = store.start_job(&replay).await.unwrap() else {
+        panic!("a replay starts a new attempt");
+    };
+    store
+        .record_draft(&draft(third, "1.12", 1, "fixed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.start_job(&replay).await.unwrap(),
+        JobStart::AlreadyDone(Outcome::Drafted)
     );
 }

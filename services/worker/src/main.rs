@@ -90,7 +90,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
 
 async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
     let config = QueueSettings::from_env()?;
-    let topology = Topology::with_prefix(&config.queue_prefix);
+    let topology = Topology::with_prefix(&config.queue_prefix).with_retry_delay(config.retry_delay);
     let connection = radraft_queue::connect(config.amqp_url.expose_secret())
         .await
         .context("connecting to RabbitMQ")?;

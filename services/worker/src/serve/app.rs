@@ -24,7 +24,7 @@ use crate::serve::config::WorkerConfig;
 use crate::serve::http::{HttpState, router};
 use crate::serve::metrics::Metrics;
 use crate::serve::model_pool::{ModelPool, PoolError};
-use crate::serve::process::{Context, Settle, backoff};
+use crate::serve::process::{Context, DeliveryInfo, Settle, backoff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -240,9 +240,12 @@ async fn handle(context: Arc<Context>, publisher: Arc<Publisher>, delivery: Deli
                 let span = tracing::Span::current();
                 span.record("study_uid", message.study_uid.as_str());
                 span.record("study_version", message.study_version);
-                let settle = context
-                    .process(&message, attempt, delivery.delivery_count())
-                    .await;
+                let info = DeliveryInfo {
+                    attempt,
+                    delivery_count: delivery.delivery_count(),
+                    replayed: delivery.replayed(),
+                };
+                let settle = context.process(&message, &info).await;
                 (Some(message), settle)
             }
             Err(e) => {

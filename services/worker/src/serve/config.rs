@@ -60,6 +60,8 @@ pub struct ConfigError {
 pub struct QueueSettings {
     pub amqp_url: SecretString,
     pub queue_prefix: String,
+    /// Declared with the topology, so it must be the deployment's.
+    pub retry_delay: Duration,
 }
 
 impl QueueSettings {
@@ -70,6 +72,7 @@ impl QueueSettings {
                 .get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
                 .into(),
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
+            retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
         };
         if !check_scheme(settings.amqp_url.expose_secret(), &["amqp", "amqps"]) {
             env.problem(format!("{ENV_PREFIX}AMQP_URL must start with amqp://"));

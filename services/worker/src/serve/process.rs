@@ -28,6 +28,17 @@ pub enum Settle {
     DeadLetter { reason: String },
 }
 
+/// What the broker says about a delivery, beside its message.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryInfo {
+    /// Our retry count (1 for the first try).
+    pub attempt: u32,
+    /// The broker's redelivery count.
+    pub delivery_count: u32,
+    /// Sent back from the dead-letter queue by an operator.
+    pub replayed: bool,
+}
+
 /// What every study's processing shares.
 #[derive(Debug)]
 pub struct Context {
@@ -62,12 +73,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 impl Context {
-    pub async fn process(&self, message: &StudyReady, attempt: u32, delivery_count: u32) -> Settle {
+    pub async fn process(&self, message: &StudyReady, delivery: &DeliveryInfo) -> Settle {
         let mut job = None;
-        match self
-            .try_process(message, attempt, delivery_count, &mut job)
-            .await
-        {
+        let attempt = delivery.attempt;
+        match self.try_process(message, delivery, &mut job).await {
             Ok(settle) => settle,
             Err(Transient(reason)) => self.transient(message, job, attempt, reason).await,
         }
@@ -76,8 +85,7 @@ impl Context {
     async fn try_process(
         &self,
         message: &StudyReady,
-        attempt: u32,
-        delivery_count: u32,
+        delivery: &DeliveryInfo,
         job: &mut Option<i64>,
     ) -> Result<Settle, Transient> {
         let uid = message.study_uid.as_str();
@@ -87,9 +95,10 @@ impl Context {
             .start_job(&Attempt {
                 study_uid: uid,
                 study_version: version,
-                attempt: i32::try_from(attempt).unwrap_or(i32::MAX),
-                delivery_count: i32::try_from(delivery_count).unwrap_or(i32::MAX),
+                attempt: i32::try_from(delivery.attempt).unwrap_or(i32::MAX),
+                delivery_count: i32::try_from(delivery.delivery_count).unwrap_or(i32::MAX),
                 worker: &self.worker_name,
+                replay: delivery.replayed,
             })
             .await?;
         let (job_id, queued_for) = match start {
