@@ -86,5 +86,6 @@ GROUP BY s.study_uid, s.state, d.triage_score, d.triage_flag, d.impression, d.re
 ORDER BY d.triage_flag DESC NULLS LAST, d.triage_score DESC NULLS LAST, s.study_uid"
 sql -tAc "SELECT count(*) || ' drafts, ' || (SELECT count(*) FROM audit_events) || ' audit events' FROM drafts"
 echo "archive: $work/archive   logs: $work/gateway.log $work/worker.log"
-echo "worker metrics: curl http://127.0.0.1:$worker_port/metrics (while this runs)"
+echo "from the worker's /metrics:"
+curl -s "http://127.0.0.1:$worker_port/metrics" | grep -E '^radraft_worker_(studies_total|triage_flags_total|stage_seconds_sum\{stage="(vision|prefill|decode|total)")' || true
 [[ "$pending" == 0 ]] || { echo "$pending studies have no outcome yet" >&2; exit 1; }

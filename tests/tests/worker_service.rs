@@ -433,3 +433,64 @@ async fn two_workers_draft_fifty_studies_exactly_once() {
     gateway.stop().await;
     setup.teardown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_study_returned_up_to_the_delivery_limit_is_failed_as_poison_with_its_reason() {
+    let setup = Setup::new().await;
+    let gateway = setup.start(quick()).await;
+    let dir = tempfile::tempdir().unwrap();
+    dcmsend(gateway.dimse_port, vec![ct_study(dir.path(), 400, 128)]).await;
+
+    // As if five workers had died holding it: the message comes back five times.
+    let connection = radraft_queue::connect(&amqp_url()).await.unwrap();
+    let mut consumer = radraft_queue::Consumer::open(&connection, &setup.topology, 1, "")
+        .await
+        .unwrap();
+    for returned in 0..5 {
+        let delivery = tokio::time::timeout(WAIT, consumer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(delivery.delivery_count(), returned);
+        if returned == 4 {
+            // Stop receiving first, so the last return stays in the queue for the worker.
+            consumer.cancel().await.unwrap();
+        }
+        delivery.requeue().await.unwrap();
+    }
+    consumer.close().await.unwrap();
+
+    let worker = start_worker(&setup, &[]).await;
+    wait_for_count(
+        &setup,
+        "SELECT count(*) FROM studies WHERE state = 'failed'",
+        1,
+        WAIT,
+    )
+    .await;
+    let (reason,): (String,) = sqlx::query_as("SELECT failure_reason FROM studies")
+        .fetch_one(&setup.db.pool().await)
+        .await
+        .unwrap();
+    assert!(
+        reason.starts_with("returned 5 times without an outcome"),
+        "{reason}"
+    );
+    assert_eq!(setup.count("SELECT count(*) FROM drafts").await, 0);
+    let mut letters = Vec::new();
+    for _ in 0..50 {
+        letters = dead::list(&connection, &setup.topology).await.unwrap();
+        if !letters.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason.as_deref(), Some(reason.as_str()));
+
+    worker.stop().await;
+    gateway.stop().await;
+    connection.close(200, "done".into()).await.unwrap();
+    setup.teardown().await;
+}

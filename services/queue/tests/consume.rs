@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{amqp_url, cleanup, eventually, study, topology, within};
+use common::{amqp_url, cleanup, eventually, next_delivery, study, topology, within};
 use lapin::BasicProperties;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use radraft_core::StudyReady;
@@ -27,11 +27,7 @@ async fn prefetch_one_holds_the_second_message_until_the_first_is_acked() {
         .await
         .unwrap();
     assert_eq!(consumer.tag(), "prefetch-test");
-    let delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let delivery = next_delivery(&mut consumer).await;
     assert_eq!(delivery.message().unwrap(), first);
     assert_eq!(delivery.attempt(), 1);
     assert_eq!(delivery.delivery_count(), 0);
@@ -42,11 +38,7 @@ async fn prefetch_one_holds_the_second_message_until_the_first_is_acked() {
         "prefetch 1: nothing more until the first is acked"
     );
     delivery.ack().await.unwrap();
-    let delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let delivery = next_delivery(&mut consumer).await;
     assert_eq!(delivery.message().unwrap(), second);
 
     // Draining: no new deliveries, but the one in hand can still be acked.
@@ -77,18 +69,10 @@ async fn requeue_counts_a_redelivery() {
     publisher.publish_study_ready(&message).await.unwrap();
 
     let mut consumer = Consumer::open(&connection, &topology, 1, "").await.unwrap();
-    let delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let delivery = next_delivery(&mut consumer).await;
     assert_eq!(delivery.delivery_count(), 0);
     delivery.requeue().await.unwrap();
-    let delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let delivery = next_delivery(&mut consumer).await;
     assert_eq!(delivery.message().unwrap(), message);
     assert_eq!(delivery.delivery_count(), 1);
     assert!(delivery.redelivered());
@@ -108,11 +92,7 @@ async fn a_retried_message_comes_back_after_the_delay_with_the_next_attempt() {
     publisher.publish_study_ready(&message).await.unwrap();
 
     let mut consumer = Consumer::open(&connection, &topology, 1, "").await.unwrap();
-    let mut delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let mut delivery = next_delivery(&mut consumer).await;
     // Twice: a second trip through the retry queue must not look like a dead-letter
     // cycle to the broker (which would drop the message).
     for next_attempt in [2, 3] {
@@ -163,11 +143,7 @@ async fn an_undecodable_body_is_a_typed_error_and_is_dead_lettered_byte_for_byte
         .unwrap();
 
     let mut consumer = Consumer::open(&connection, &topology, 1, "").await.unwrap();
-    let delivery = within(5_000, consumer.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let delivery = next_delivery(&mut consumer).await;
     let error = delivery.message().unwrap_err();
     assert_eq!(error.delivery_tag, delivery.delivery_tag());
     // The worker's code sees it as a queue error too.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{amqp_url, cleanup, eventually, study, topology, within};
+use common::{amqp_url, cleanup, eventually, next_delivery, study, topology, within};
 use radraft_queue::{Consumer, DeadLetter, Publisher, connect, dead};
 
 /// What a listing says about a message: study UID, version, attempt and reason.
@@ -123,11 +123,7 @@ async fn replay_moves_only_the_chosen_study_back_to_work() {
         .unwrap();
     let mut back = Vec::new();
     for _ in 0..2 {
-        let delivery = within(5_000, consumer.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let delivery = next_delivery(&mut consumer).await;
         assert_eq!(delivery.attempt(), 1, "a replay starts again at attempt 1");
         assert!(delivery.replayed(), "and says it is a replay");
         assert_eq!(delivery.delivery_count(), 0);

@@ -57,6 +57,15 @@ pub async fn within<F: Future>(millis: u64, future: F) -> Option<F::Output> {
         .ok()
 }
 
+/// The consumer's next delivery, which must come within 5 s.
+pub async fn next_delivery(consumer: &mut radraft_queue::Consumer) -> radraft_queue::Delivery {
+    within(5_000, consumer.next())
+        .await
+        .expect("a delivery within 5 s")
+        .expect("the consumer is open")
+        .expect("the delivery is received")
+}
+
 /// Polls `check` every 50 ms for up to 5 s until it returns `Some`.
 pub async fn eventually<T, F, Fut>(mut check: F) -> Option<T>
 where

@@ -83,6 +83,8 @@ impl App {
                 addr: config.http_addr,
                 source,
             })?;
+        let topology =
+            Topology::with_prefix(&config.queue_prefix).with_retry_delay(config.retry_delay);
         Ok(App {
             context: Arc::new(Context {
                 store,
@@ -92,9 +94,9 @@ impl App {
                 metrics,
                 worker_name: config.worker_name,
                 max_attempts: config.max_attempts,
+                delivery_limit: topology.delivery_limit,
             }),
-            topology: Topology::with_prefix(&config.queue_prefix)
-                .with_retry_delay(config.retry_delay),
+            topology,
             amqp_url: config.amqp_url,
             prefetch: config.prefetch,
             drain_grace: config.drain_grace,

@@ -49,6 +49,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub worker_name: String,
     pub max_attempts: u32,
+    /// The work queue's delivery limit: past it the broker dead-letters the message itself.
+    pub delivery_limit: u32,
 }
 
 /// A transient failure, before the attempt count decides whether to try again.
@@ -121,6 +123,16 @@ impl Context {
         *job = Some(job_id);
         tracing::Span::current().record("job_id", job_id);
         self.metrics.stage("queued", queued_for);
+        // The broker's last delivery of a message that came back every time without an
+        // outcome: whatever stops the workers on it (a crash, a kill by the memory limit)
+        // would again. Record why before the broker dead-letters it without one.
+        if delivery.delivery_count >= self.delivery_limit {
+            let reason = format!(
+                "returned {} times without an outcome (the workers holding it stopped); not tried again",
+                delivery.delivery_count
+            );
+            return self.permanent(job_id, message, "poison", reason).await;
+        }
 
         let started = Instant::now();
         let members = self.store.version_instances(uid, version).await?;
