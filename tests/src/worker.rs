@@ -116,3 +116,22 @@ pub async fn wait_for_count(setup: &Setup, sql: &str, want: i64, timeout: Durati
     }
     panic!("after {timeout:?}, `{sql}` gave {last}, not {want}");
 }
+
+/// The dead-letter queue's messages, once there are `want` (within 5 s).
+pub async fn dead_letters(
+    connection: &lapin::Connection,
+    topology: &radraft_queue::Topology,
+    want: usize,
+) -> Vec<radraft_queue::DeadLetter> {
+    let mut letters = Vec::new();
+    for _ in 0..50 {
+        letters = radraft_queue::dead::list(connection, topology)
+            .await
+            .unwrap();
+        if letters.len() >= want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    letters
+}

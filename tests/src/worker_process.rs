@@ -118,3 +118,18 @@ impl Drop for WorkerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// `radraft-worker dead ...` against the setup's queues.
+pub fn dead_command(setup: &Setup, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(worker_binary())
+        .arg("dead")
+        .args(args)
+        .env("RADRAFT_WORKER__AMQP_URL", crate::broker::amqp_url())
+        .env("RADRAFT_WORKER__QUEUE_PREFIX", &setup.topology.exchange)
+        .env(
+            "RADRAFT_WORKER__RETRY_DELAY_MS",
+            setup.topology.retry_delay_ms.to_string(),
+        )
+        .output()
+        .unwrap()
+}

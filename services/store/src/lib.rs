@@ -6,6 +6,7 @@ mod cursor;
 mod drafts;
 mod instances;
 mod jobs;
+mod outcomes;
 mod settle;
 
 use sqlx::PgPool;

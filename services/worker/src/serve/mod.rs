@@ -7,6 +7,7 @@ mod http;
 pub mod metrics;
 mod model_pool;
 mod process;
+mod record;
 
 pub use app::{App, StartError};
 pub use config::{ConfigError, QueueSettings, WorkerConfig};
