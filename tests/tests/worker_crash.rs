@@ -1,6 +1,6 @@
-//! A worker process killed with SIGKILL in the middle of a study: after a restart every
-//! study has exactly one draft, and the interrupted attempt is recorded as abandoned.
-//! (One test in its own binary: it kills processes and needs the machine to itself.)
+//! Worker processes stopped in the middle of a study: with SIGKILL, after a restart every
+//! study has exactly one draft and the interrupted attempt is recorded as abandoned; with
+//! SIGTERM, the study in hand is finished, the rest stay queued, and nothing is abandoned.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -86,6 +86,68 @@ async fn a_worker_killed_mid_study_leaves_exactly_one_draft_per_study_after_rest
         status.success(),
         "SIGTERM drains and exits cleanly: {status:?}"
     );
+    gateway.stop().await;
+    setup.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_study_in_hand_and_leaves_the_rest_queued() {
+    let setup = Setup::new().await;
+    let gateway = setup.start(quick()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = (500..500 + STUDIES as u32)
+        .map(|n| one_slice_ct_study(dir.path(), n, 128))
+        .collect();
+    dcmsend(gateway.dimse_port, files).await;
+    let worker = WorkerProcess::spawn(&setup, &[("NAME", "drainer")], "worker-drain");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let running = setup
+            .count("SELECT count(*) FROM jobs WHERE state = 'running'")
+            .await;
+        let drafted = setup.count("SELECT count(*) FROM drafts").await;
+        if running == 1 && drafted >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no study in progress seen:\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let log_path = worker.log.clone();
+    let status = worker.terminate(Duration::from_secs(30));
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("draining"), "{log}");
+    assert_eq!(
+        setup
+            .count("SELECT count(*) FROM jobs WHERE state = 'running'")
+            .await,
+        0,
+        "the study in hand was finished, not left running"
+    );
+    let drafted = setup.count("SELECT count(*) FROM drafts").await;
+    assert!(drafted < STUDIES, "the rest stayed queued");
+
+    let next = WorkerProcess::spawn(&setup, &[("NAME", "next")], "worker-next");
+    wait_for_count(
+        &setup,
+        "SELECT count(DISTINCT study_uid) FROM drafts",
+        STUDIES,
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(setup.count("SELECT count(*) FROM drafts").await, STUDIES);
+    assert_eq!(
+        setup
+            .count("SELECT count(*) FROM jobs WHERE state = 'abandoned'")
+            .await,
+        0,
+        "a drained worker abandons nothing"
+    );
+    next.terminate(Duration::from_secs(30));
     gateway.stop().await;
     setup.teardown().await;
 }
