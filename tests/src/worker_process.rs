@@ -1,10 +1,11 @@
 //! `radraft-worker serve` as a real process, for the fault tests: killed with SIGKILL,
-//! stopped with SIGTERM, its logs kept. The binary is built (or found up to date) by cargo
-//! itself, so the test never runs a stale one.
+//! stopped with SIGTERM, its logs kept. Binaries are built (or found up to date) by cargo
+//! itself, so a test never runs a stale one.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::gateway::Setup;
@@ -12,35 +13,35 @@ use crate::worker::worker_vars;
 
 /// The `radraft-worker` executable, built by `cargo build` once per test process.
 pub fn worker_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let out = Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "radraft-worker",
-                    "--bin",
-                    "radraft-worker",
-                ])
-                .args(["--message-format", "json"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .expect("cargo runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
-                .next_back()
-                .expect("cargo names the radraft-worker executable")
-        })
-        .clone()
+    built_binary("radraft-worker", "radraft-worker")
+}
+
+/// A workspace binary, built (or found up to date) by `cargo build` once per test process.
+pub fn built_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some(path) = built.get(bin) {
+        return path.clone();
+    }
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(["--message-format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .unwrap_or_else(|| panic!("cargo names the {bin} executable"));
+    built.insert(bin.to_owned(), path.clone());
+    path
 }
 
 pub struct WorkerProcess {

@@ -73,12 +73,15 @@ fn core_does_no_io() {
 }
 
 #[test]
-fn the_gateway_never_links_onnx_runtime() {
-    let closure = runtime_closure(&metadata(), "radraft-gateway");
-    for heavy in ["ort", "ort-sys", "tokenizers", "radraft-medgemma"] {
-        assert!(
-            !closure.contains(heavy),
-            "radraft-gateway must not depend on {heavy}"
-        );
+fn the_gateway_and_review_never_link_onnx_runtime() {
+    let metadata = metadata();
+    for service in ["radraft-gateway", "radraft-review"] {
+        let closure = runtime_closure(&metadata, service);
+        for heavy in ["ort", "ort-sys", "tokenizers", "radraft-medgemma"] {
+            assert!(
+                !closure.contains(heavy),
+                "{service} must not depend on {heavy}"
+            );
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! exercised by this crate's tests against a real database.
 
 mod audit;
+mod audit_chain;
 mod cursor;
 mod drafts;
 mod instances;
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 pub use audit::AuditEvent;
+pub use audit_chain::{ChainBreak, ChainReport};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use instances::{NewInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
