@@ -1,14 +1,16 @@
-//! `radraft-review`: today `audit verify`, which checks the audit trail's hash chains and
-//! exits 1 at the first break.
+//! `radraft-review`: `serve` (the worklist and API), `user add|list` (local accounts) and
+//! `audit verify` (the audit trail's hash chains; exit 1 at the first break).
 
+use std::io::BufRead;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use radraft_review::audit;
 use radraft_review::config::ReviewConfig;
+use radraft_review::{App, audit, users};
 use radraft_store::Store;
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -20,11 +22,33 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The audit trail (RADRAFT_REVIEW__DATABASE_URL).
+    /// Serve the worklist and API (RADRAFT_REVIEW__* variables; see the README).
+    Serve,
+    /// Local accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit trail.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: String,
+        /// The name shown in the UI and on signed reports.
+        #[arg(long)]
+        name: String,
+    },
+    /// Every user with role and state.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,17 +62,63 @@ async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    let config = ReviewConfig::from_env()?;
+    if let Command::Serve = command {
+        let app = App::build(config)
+            .await
+            .context("review service could not start")?;
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            on_signal.cancel();
+        });
+        app.run(shutdown).await.context("review service stopped")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = Store::connect(config.database_url.expose_secret())
+        .await
+        .context("connecting to Postgres")?;
+    store
+        .migrate()
+        .await
+        .context("bringing the schema up to date")?;
+    match command {
+        Command::Serve => Ok(ExitCode::SUCCESS),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    name,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let user = users::add(&store, &username, &name, &role, password, "console").await?;
+            println!("added {} ({})", user.username, user.role);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            for u in store.users().await? {
+                let state = if u.disabled { " (disabled)" } else { "" };
+                println!("{}\t{}\t{}{state}", u.username, u.role, u.display_name);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let config = ReviewConfig::from_env()?;
-            let store = Store::connect(config.database_url.expose_secret())
-                .await
-                .context("connecting to Postgres")?;
             let verdict = audit::verify(&store)
                 .await
                 .context("reading the audit trail")?;

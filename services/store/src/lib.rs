@@ -1,6 +1,7 @@
 //! Postgres access for radraft. Every query lives here, behind typed methods, and each is
 //! exercised by this crate's tests against a real database.
 
+mod accounts;
 mod audit;
 mod audit_chain;
 mod cursor;
@@ -9,16 +10,19 @@ mod instances;
 mod jobs;
 mod outcomes;
 mod settle;
+mod worklist;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+pub use accounts::{Session, User};
 pub use audit::AuditEvent;
 pub use audit_chain::{ChainBreak, ChainReport};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use instances::{NewInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
 pub use settle::PendingBatch;
+pub use worklist::{WorklistFilter, WorklistRow};
 
 /// The migrations in `migrations/`, embedded so every service can bring a database up to date.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
