@@ -2,7 +2,9 @@
 # radraft's main job on the bundled default: starts the gateway and the draft worker as
 # services on a fresh demo database, sends every fixture study to the gateway with dcmtk's
 # dcmsend (as a modality would), waits until every study has its outcome (drafted, failed
-# with its reason, or out of scope), and prints the triaged worklist from Postgres.
+# with its reason, or out of scope), prints the triaged worklist from Postgres, verifies the
+# audit trail, and starts the review service with a demo radiologist (run from a terminal,
+# everything keeps running until Ctrl-C; otherwise the script stops them and exits).
 #
 # The bundled model (fixtures/medgemma-tiny) is a RANDOM-WEIGHT TEST MODEL, not a medical
 # one: its drafts are gibberish and its triage scores mean nothing. It exists to run the
@@ -19,7 +21,8 @@ work="$(mktemp -d)"
 dimse_port=11112
 http_port=8080
 worker_port=8081
-cargo build --release --locked -p radraft-gateway -p radraft-worker
+review_port=8082
+cargo build --release --locked -p radraft-gateway -p radraft-worker -p radraft-review
 bin="${CARGO_TARGET_DIR:-target}/release"
 export RADRAFT_GATEWAY__DATABASE_URL="postgres://root@127.0.0.1:5432/$db"
 export RADRAFT_GATEWAY__ARCHIVE_DIR="$work/archive"
@@ -89,3 +92,21 @@ echo "archive: $work/archive   logs: $work/gateway.log $work/worker.log"
 echo "from the worker's /metrics:"
 curl -s "http://127.0.0.1:$worker_port/metrics" | grep -E '^radraft_worker_(studies_total|triage_flags_total|stage_seconds_sum\{stage="(vision|prefill|decode|total)")' || true
 [[ "$pending" == 0 ]] || { echo "$pending studies have no outcome yet" >&2; exit 1; }
+
+# The review service on the demo data, with a demo radiologist.
+export RADRAFT_REVIEW__DATABASE_URL="$RADRAFT_GATEWAY__DATABASE_URL"
+export RADRAFT_REVIEW__HTTP_ADDR="127.0.0.1:$review_port"
+export RADRAFT_REVIEW__SECURE_COOKIES=false   # plain HTTP on localhost only
+demo_password="demo-radiologist-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+echo "$demo_password" | "$bin/radraft-review" user add demo-rad --role radiologist --name "Demo Radiologist"
+"$bin/radraft-review" audit verify
+"$bin/radraft-review" serve >"$work/review.log" 2>&1 &
+review=$!
+trap 'kill $gateway $worker $review 2>/dev/null || true; wait $gateway $worker $review 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$review_port/login" && break; sleep 0.2; done
+echo
+echo "Review service: http://127.0.0.1:$review_port/  user demo-rad  password $demo_password"
+if [[ -t 0 ]]; then
+    echo "(gateway, worker and review keep running; Ctrl-C stops them)"
+    wait $review
+fi

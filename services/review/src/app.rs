@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::ReviewConfig;
-use crate::{api, pages, session};
+use crate::{api, images, pages, session, study};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -40,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(api::me))
         .route("/api/worklist", get(api::worklist))
         .route("/api/users", get(api::users))
+        .route("/studies/{study_uid}", get(study::study))
+        .route("/studies/{study_uid}/decision", post(study::decide))
+        .route("/studies/{study_uid}/audit", get(study::audit))
+        .route("/studies/{study_uid}/images/{number}", get(images::image))
         .with_state(state)
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use radraft_core::settings::{Settings, check_scheme};
@@ -24,6 +25,62 @@ pub struct ReviewConfig {
     /// Failed sign-ins allowed per username within `login_window`.
     pub login_attempts: i64,
     pub login_window: Duration,
+    /// The gateway's archive, to render the images the model saw.
+    pub archive_dir: PathBuf,
+    /// Keyboard shortcuts on the study page.
+    pub keys: Keys,
+}
+
+/// Single-key shortcuts: `next=n,accept=a,edit=e,reject=r`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub next: char,
+    pub accept: char,
+    pub edit: char,
+    pub reject: char,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys {
+            next: 'n',
+            accept: 'a',
+            edit: 'e',
+            reject: 'r',
+        }
+    }
+}
+
+impl std::str::FromStr for Keys {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut keys = Keys::default();
+        for pair in s.split(',').filter(|p| !p.trim().is_empty()) {
+            let (action, key) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not action=key"))?;
+            let mut chars = key.trim().chars();
+            let (Some(key), None) = (chars.next(), chars.next()) else {
+                return Err(format!("{key:?} is not one character"));
+            };
+            match action.trim() {
+                "next" => keys.next = key,
+                "accept" => keys.accept = key,
+                "edit" => keys.edit = key,
+                "reject" => keys.reject = key,
+                other => {
+                    return Err(format!(
+                        "unknown action {other:?} (next, accept, edit, reject)"
+                    ));
+                }
+            }
+        }
+        let all = [keys.next, keys.accept, keys.edit, keys.reject];
+        if (1..all.len()).any(|i| all[..i].contains(&all[i])) {
+            return Err("two actions share a key".to_owned());
+        }
+        Ok(keys)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +106,8 @@ impl ReviewConfig {
             max_wait: Duration::from_secs(60 * env.get("MAX_WAIT_MINUTES", 60)),
             login_attempts: env.get("LOGIN_ATTEMPTS", 5),
             login_window: Duration::from_secs(60 * env.get("LOGIN_WINDOW_MINUTES", 15)),
+            archive_dir: env.get("ARCHIVE_DIR", PathBuf::from("var/archive")),
+            keys: env.get("KEYS", Keys::default()),
         };
         if config.login_attempts < 1 {
             env.problem(format!("{ENV_PREFIX}LOGIN_ATTEMPTS must be at least 1"));
@@ -83,5 +142,14 @@ mod tests {
         assert!(!err.to_string().contains("s3cret"));
         let ok = ReviewConfig::from_vars(vars("postgres://u:s3cret@h/db")).unwrap();
         assert!(!format!("{ok:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn shortcuts_are_configurable_and_checked() {
+        let keys: Keys = "accept=y, next=j".parse().unwrap();
+        assert_eq!((keys.accept, keys.next, keys.edit), ('y', 'j', 'e'));
+        assert!("accept=yy".parse::<Keys>().is_err());
+        assert!("accept=e".parse::<Keys>().is_err(), "clashes with edit");
+        assert!("sign=s".parse::<Keys>().is_err());
     }
 }

@@ -27,6 +27,12 @@ pub enum ApiError {
     RateLimited,
     #[error("{0}")]
     BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the images could not be rendered")]
+    Render(String),
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("authentication failed")]
@@ -42,6 +48,9 @@ impl ApiError {
             Self::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Render(_) => (StatusCode::INTERNAL_SERVER_ERROR, "render_failed"),
             Self::Store(_) | Self::Auth(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -1,16 +1,20 @@
 //! radraft-review: where radiologists review the AI's drafts and the hospital proves who
-//! decided what. Today: accounts and sessions ([`auth`], [`session`]), the triaged worklist
-//! as a page and as JSON ([`pages`], [`api`]), user management ([`users`]) and the audit
-//! trail's verification ([`audit`]). The study page, sign-off and results out build on it.
+//! decided what. Accounts and sessions ([`auth`], [`session`]), the triaged worklist as a
+//! page and as JSON ([`pages`], [`api`]), the study page with the images the model saw and
+//! the radiologist's decision ([`study`], [`images`], [`diff`]), user management
+//! ([`users`]) and the audit trail's verification ([`audit`]). Results out follow.
 
 pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod diff;
 pub mod error;
+pub mod images;
 pub mod pages;
 pub mod session;
+pub mod study;
 pub mod users;
 
 pub use app::{App, AppState, StartError, router};

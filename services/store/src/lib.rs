@@ -9,6 +9,7 @@ mod drafts;
 mod instances;
 mod jobs;
 mod outcomes;
+mod review;
 mod settle;
 mod worklist;
 
@@ -21,6 +22,7 @@ pub use audit_chain::{ChainBreak, ChainReport};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use instances::{NewInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
+pub use review::{Decided, Decision, DecisionRecord, ReviewDraft};
 pub use settle::PendingBatch;
 pub use worklist::{WorklistFilter, WorklistRow};
 

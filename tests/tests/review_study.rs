@@ -1,0 +1,258 @@
+//! The review service on a study the real gateway and worker drafted: a radiologist sees
+//! the images the model saw (byte for byte what the imaging crate renders from the archive),
+//! the draft labelled as preliminary AI output, edits and accepts it, sees what changed,
+//! cannot decide twice; a viewer cannot decide at all; every step is in the audit trail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use radraft_e2e::fixtures;
+use radraft_e2e::gateway::Setup;
+use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
+use radraft_imaging::{StudyOptions, open_path, png, prepare_study};
+use radraft_review::config::ReviewConfig;
+use radraft_review::{App, users};
+use radraft_store::Store;
+use reqwest::StatusCode;
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "a long enough password";
+
+async fn sign_in(client: &reqwest::Client, base: &str, user: &str) -> (String, String) {
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (cookie, me["csrf_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
+    let setup = Setup::new().await;
+    let gateway = setup.start(quick()).await;
+    let worker = start_worker(&setup, &[]).await;
+    let views: Vec<PathBuf> = fixtures::files("dx-chest/explicit-le")
+        .into_iter()
+        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("dx-"))
+        .collect();
+    dcmsend(gateway.dimse_port, views).await;
+    wait_for_count(
+        &setup,
+        "SELECT count(*) FROM drafts",
+        1,
+        Duration::from_secs(60),
+    )
+    .await;
+    worker.stop().await;
+    gateway.stop().await;
+
+    let store = Store::connect(&setup.db.url).await.unwrap();
+    users::add(&store, "dr-rad", "Dr Rad", "radiologist", PASSWORD, "test")
+        .await
+        .unwrap();
+    users::add(&store, "vera", "Vera Viewer", "viewer", PASSWORD, "test")
+        .await
+        .unwrap();
+    let vars = HashMap::from([
+        (
+            "RADRAFT_REVIEW__HTTP_ADDR".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        (
+            "RADRAFT_REVIEW__SECURE_COOKIES".to_owned(),
+            "false".to_owned(),
+        ),
+        (
+            "RADRAFT_REVIEW__ARCHIVE_DIR".to_owned(),
+            setup.archive_dir().display().to_string(),
+        ),
+    ]);
+    let app = App::with_store(store.clone(), ReviewConfig::from_vars(vars).unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.http_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move { app.run(token).await.unwrap() });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let uid: String = sqlx::query_scalar("SELECT study_uid FROM drafts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let study_url = format!("{base}/studies/{uid}");
+
+    let (cookie, csrf) = sign_in(&client, &base, "dr-rad").await;
+    let get = |url: String, cookie: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let page = get(study_url.clone(), cookie.clone()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    for expected in [
+        "PRELIMINARY AI-GENERATED DRAFT",
+        "cxr-report.v1",
+        "radraft/medgemma-tiny-random",
+        "CPUExecutionProvider",
+        "/images/1\"",
+        "/images/2\"",
+        "Edit and accept [e]",
+    ] {
+        assert!(html.contains(expected), "{expected} missing:\n{html}");
+    }
+
+    // The images are exactly what the imaging crate renders from the archived objects.
+    let archived: Vec<_> = setup
+        .archived_files()
+        .iter()
+        .map(|p| open_path(p).unwrap())
+        .collect();
+    let options = StudyOptions {
+        max_slices: 3,
+        ..StudyOptions::default()
+    };
+    let prepared = prepare_study(&archived, &options).unwrap();
+    for (n, selected) in prepared.images.iter().enumerate() {
+        let served = get(format!("{study_url}/images/{}", n + 1), cookie.clone()).await;
+        assert_eq!(served.headers()["content-type"], "image/png");
+        assert_eq!(
+            served.bytes().await.unwrap().as_ref(),
+            png(&selected.image).unwrap()
+        );
+    }
+    assert_eq!(
+        get(format!("{study_url}/images/3"), cookie.clone())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A viewer reads but cannot decide.
+    let (viewer, viewer_csrf) = sign_in(&client, &base, "vera").await;
+    let read = get(study_url.clone(), viewer.clone())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(read.contains("Read only"));
+    let draft_id: i64 = sqlx::query_scalar("SELECT id FROM drafts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let decide = |cookie: String, form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{study_url}/decision");
+        async move {
+            client
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let accept = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("draft_id", draft_id.to_string()),
+            ("action", "accept".to_owned()),
+        ]
+    };
+    assert_eq!(
+        decide(viewer, accept(&viewer_csrf)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(cookie.clone(), accept("forged")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // The radiologist edits and accepts; the page then shows what changed.
+    let edit = vec![
+        ("csrf", csrf.clone()),
+        ("draft_id", draft_id.to_string()),
+        ("action", "edit".to_owned()),
+        ("findings", "Lungs clear.\nNo pneumothorax.".to_owned()),
+        ("impression", "No acute disease.".to_owned()),
+    ];
+    let done = decide(cookie.clone(), edit).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let html = get(study_url.clone(), cookie.clone())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<strong>edited</strong> by Dr Rad"), "{html}");
+    assert!(
+        html.contains("+ No pneumothorax.") && html.contains("+ No acute disease."),
+        "{html}"
+    );
+    let again = decide(cookie.clone(), accept(&csrf)).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let review: String = sqlx::query_scalar("SELECT review::text FROM drafts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(review, "edited");
+
+    let audit = get(format!("{study_url}/audit"), cookie.clone())
+        .await
+        .text()
+        .await
+        .unwrap();
+    for kind in [
+        "study.settled",
+        "study.queued",
+        "draft.created",
+        "draft.viewed",
+        "draft.edited",
+    ] {
+        assert!(audit.contains(kind), "{kind} missing from the audit page");
+    }
+    let kinds: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, kind FROM audit_events WHERE study_uid = $1 AND kind LIKE 'draft.%' ORDER BY id",
+    )
+    .bind(&uid)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let viewed = kinds.iter().filter(|(_, k)| k == "draft.viewed").count();
+    assert_eq!(viewed, 3, "each opening is recorded: {kinds:?}");
+    assert!(kinds.contains(&("dr-rad".to_owned(), "draft.edited".to_owned())));
+    assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None);
+
+    shutdown.cancel();
+    setup.teardown().await;
+}
