@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod broker;
+pub mod browser;
 pub mod db;
 pub mod dicom_file;
 pub mod fixtures;

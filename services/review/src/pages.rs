@@ -1,6 +1,6 @@
 //! Server-rendered pages: no front-end build, every value escaped. The worklist shows every
 //! announced study in triage order with its AI state, and refreshes itself every few
-//! seconds so new drafts appear without a reload; `j`/`k` move through it.
+//! seconds so new drafts appear without a reload; `j`/`k` move through it, Enter opens.
 
 use std::fmt::Write;
 
@@ -88,11 +88,15 @@ fn rows_html(rows: &[WorklistRow]) -> String {
             (false, true) => "overdue",
             (false, false) => "",
         };
+        let uid = escape(&row.study_uid);
+        let study = match row.draft_id {
+            Some(_) => format!("<a href=\"/studies/{uid}\">{uid}</a>"),
+            None => uid.clone(),
+        };
         let _ = write!(
             out,
-            "<tr{class} data-study=\"{uid}\"><td>{uid}</td><td>{modality}</td><td>{waiting}</td>\
+            "<tr{class} data-study=\"{uid}\"><td>{study}</td><td>{modality}</td><td>{waiting}</td>\
              <td>{score}</td><td>{flag}</td><td>{ai}</td><td>{review}</td></tr>",
-            uid = escape(&row.study_uid),
             modality = escape(&row.modalities),
             waiting = waiting(row),
             ai = ai_state(row),
@@ -135,6 +139,10 @@ document.addEventListener('keydown', e => {{
   if (e.target.tagName === 'INPUT') return;
   if (e.key === 'j') {{ selected = Math.min(selected + 1, n - 1); mark(); }}
   if (e.key === 'k') {{ selected = Math.max(selected - 1, 0); mark(); }}
+  if (e.key === 'Enter' || e.key === 'o') {{
+    const link = document.querySelectorAll('#rows tr')[selected]?.querySelector('a');
+    if (link) location.href = link.href;
+  }}
 }});
 setInterval(async () => {{
   const response = await fetch(location.href, {{credentials: 'same-origin'}});

@@ -75,13 +75,18 @@ fn actions(draft: &ReviewDraft, signed: &Signed, keys: &crate::config::Keys) -> 
          document.addEventListener('keydown', e => {{
            if (['INPUT', 'TEXTAREA'].includes(e.target.tagName)) return;
            if (e.key === '{a}') document.getElementById('accept').submit();
-           if (e.key === '{e}') {{ e.preventDefault(); document.querySelector('#edit textarea').focus(); }}
+           if (e.key === '{e}') {{
+             e.preventDefault();
+             const box = document.querySelector('#edit textarea');
+             box.focus();
+             box.selectionStart = box.selectionEnd = box.value.length;
+           }}
            if (e.key === '{r}') {{ e.preventDefault(); document.querySelector('#reject input[name=reason]').focus(); }}
            if (e.key === '{n}') location.href = '/';
          }});
          </script>",
-        findings = text_or_dash(draft.findings.as_deref().or(Some(&draft.report_text))),
-        impression = text_or_dash(draft.impression.as_deref()),
+        findings = escape(draft.findings.as_deref().unwrap_or(&draft.report_text)),
+        impression = escape(draft.impression.as_deref().unwrap_or("")),
         a = keys.accept,
         e = keys.edit,
         r = keys.reject,
