@@ -1,7 +1,11 @@
 //! The radiologists' worklist: every announced study with its AI state and current draft,
 //! ordered by triage without hiding anything. Studies waiting longer than the ageing cap
 //! come first (oldest first), so a low score never starves a study; then flagged studies,
-//! then by score, then by waiting time.
+//! then by score, then studies without a draft by waiting time.
+//!
+//! The order is read as four segments, each one index scan in its own order, taken in turn
+//! until the page is full: one query sorting every study would cost ~180 ms at 100,000
+//! studies (docs/benchmarks.md).
 
 use std::time::Duration;
 
@@ -53,6 +57,54 @@ type Row = (
     bool,
 );
 
+/// The columns of a worklist line, over `studies s` and its current draft `d`.
+const COLUMNS: &str = "SELECT s.study_uid, s.version,
+        (SELECT string_agg(DISTINCT se.modality, ',' ORDER BY se.modality)
+         FROM series se WHERE se.study_uid = s.study_uid),
+        s.state::text, s.failure_reason,
+        d.id, d.triage_score, coalesce(d.triage_flag, false), d.review::text,
+        extract(epoch FROM now() - s.first_received_at)::float8,
+        s.first_received_at < $1";
+
+/// The filters, bound as $2 (modality), $3 (review state), $4 (day, UTC); $1 is the
+/// ageing cap's cutoff time.
+const FILTERS: &str = "s.version >= 1
+   AND ($2::text IS NULL OR EXISTS (
+         SELECT 1 FROM series se WHERE se.study_uid = s.study_uid AND se.modality = $2))
+   AND ($3::text IS NULL OR d.review = $3::review_state)
+   AND ($4::date IS NULL OR (s.first_received_at >= $4::date::timestamp AT TIME ZONE 'UTC'
+        AND s.first_received_at < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'))";
+
+/// The segments in worklist order: `(from, condition, order)`.
+const SEGMENTS: [(&str, &str, &str); 4] = [
+    // Past the ageing cap, oldest first.
+    (
+        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL",
+        "s.first_received_at < $1",
+        "s.first_received_at",
+    ),
+    // Flagged drafts, highest score first.
+    (
+        "drafts d JOIN studies s ON s.study_uid = d.study_uid",
+        "d.superseded_at IS NULL AND d.triage_flag
+         AND s.first_received_at >= $1",
+        "d.triage_score DESC NULLS LAST, s.first_received_at",
+    ),
+    // Other drafts, highest score first.
+    (
+        "drafts d JOIN studies s ON s.study_uid = d.study_uid",
+        "d.superseded_at IS NULL AND NOT d.triage_flag
+         AND s.first_received_at >= $1",
+        "d.triage_score DESC NULLS LAST, s.first_received_at",
+    ),
+    // Studies without a draft yet (queued, drafting, failed, out of scope), oldest first.
+    (
+        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL",
+        "d.id IS NULL AND s.first_received_at >= $1",
+        "s.first_received_at",
+    ),
+];
+
 impl Store {
     /// At most `limit` worklist lines in triage order, with `max_wait` as the ageing cap.
     pub async fn worklist(
@@ -61,50 +113,52 @@ impl Store {
         max_wait: Duration,
         limit: i64,
     ) -> Result<Vec<WorklistRow>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT s.study_uid, s.version,
-                    (SELECT string_agg(DISTINCT se.modality, ',' ORDER BY se.modality)
-                     FROM series se WHERE se.study_uid = s.study_uid),
-                    s.state::text, s.failure_reason,
-                    d.id, d.triage_score, coalesce(d.triage_flag, false), d.review::text,
-                    extract(epoch FROM now() - s.first_received_at)::float8,
-                    now() - s.first_received_at > make_interval(secs => $1)
-             FROM studies s
-             LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL
-             WHERE s.version >= 1
-               AND ($2::text IS NULL OR EXISTS (
-                     SELECT 1 FROM series se WHERE se.study_uid = s.study_uid AND se.modality = $2))
-               AND ($3::text IS NULL OR d.review::text = $3)
-               AND ($4::date IS NULL OR (s.first_received_at AT TIME ZONE 'UTC')::date = $4)
-             ORDER BY 11 DESC,
-                      CASE WHEN now() - s.first_received_at > make_interval(secs => $1)
-                           THEN s.first_received_at END ASC NULLS LAST,
-                      8 DESC, d.triage_score DESC NULLS LAST, s.first_received_at ASC
-             LIMIT $5",
-        )
-        .bind(max_wait.as_secs_f64())
-        .bind(&filter.modality)
-        .bind(&filter.review)
-        .bind(filter.received_on)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_failed("read worklist"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| WorklistRow {
-                study_uid: r.0,
-                version: r.1,
-                modalities: r.2.unwrap_or_default(),
-                ai_state: r.3,
-                failure_reason: r.4,
-                draft_id: r.5,
-                triage_score: r.6,
-                triage_flag: r.7,
-                review: r.8,
-                waiting: Duration::from_secs_f64(r.9.max(0.0)),
-                overdue: r.10,
-            })
-            .collect())
+        // The cap as a time, bound as a value: each query is planned for it (an unnamed
+        // statement), so a short cap reads the few recent studies by arrival and a long one
+        // reads drafts by score.
+        let cutoff: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT now() - make_interval(secs => $1)")
+                .bind(max_wait.as_secs_f64())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query_failed("read worklist cutoff"))?;
+        let mut lines = Vec::new();
+        for (from, condition, order) in SEGMENTS {
+            let wanted = limit - lines.len() as i64;
+            if wanted <= 0 {
+                break;
+            }
+            let sql = format!(
+                "{COLUMNS} FROM {from} WHERE {condition} AND {FILTERS} ORDER BY {order} LIMIT $5"
+            );
+            let rows: Vec<Row> = sqlx::query_as(&sql)
+                .persistent(false)
+                .bind(cutoff)
+                .bind(&filter.modality)
+                .bind(&filter.review)
+                .bind(filter.received_on)
+                .bind(wanted)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query_failed("read worklist"))?;
+            lines.extend(rows.into_iter().map(line));
+        }
+        Ok(lines)
+    }
+}
+
+fn line(r: Row) -> WorklistRow {
+    WorklistRow {
+        study_uid: r.0,
+        version: r.1,
+        modalities: r.2.unwrap_or_default(),
+        ai_state: r.3,
+        failure_reason: r.4,
+        draft_id: r.5,
+        triage_score: r.6,
+        triage_flag: r.7,
+        review: r.8,
+        waiting: Duration::from_secs_f64(r.9.max(0.0)),
+        overdue: r.10,
     }
 }
