@@ -11,6 +11,9 @@ CREATE TABLE review_decisions (
     findings    TEXT,
     impression  TEXT,
     reason      TEXT,
+    -- Characters changed between the AI's text and the signed one (Levenshtein): 0 when
+    -- accepted as is, NULL when rejected. Governance reads how much drafts are corrected.
+    edit_distance INTEGER CHECK (edit_distance >= 0),
     user_id     BIGINT NOT NULL REFERENCES users (id),
     decided_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     CHECK ((decision = 'rejected') = (reason IS NOT NULL))

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::ReviewConfig;
-use crate::{api, images, pages, session, study};
+use crate::{api, governance, images, pages, session, study};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(api::me))
         .route("/api/worklist", get(api::worklist))
         .route("/api/users", get(api::users))
+        .route("/api/governance", get(governance::api))
+        .route("/admin/governance", get(governance::page_view))
         .route("/studies/{study_uid}", get(study::study))
         .route("/studies/{study_uid}/decision", post(study::decide))
         .route("/studies/{study_uid}/audit", get(study::audit))

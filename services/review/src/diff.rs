@@ -1,6 +1,6 @@
-//! A line diff between the AI's draft and the signed report, so an edit shows what the
-//! radiologist changed: the longest common subsequence of lines, then removals (`-`),
-//! additions (`+`) and kept lines (` `) in order.
+//! How a signed report differs from the AI's draft: a line diff to show the radiologist's
+//! change (the longest common subsequence of lines, then removals `-`, additions `+` and
+//! kept lines ` ` in order), and the character edit distance governance counts.
 
 /// `(sign, line)` pairs: `'-'` only in `before`, `'+'` only in `after`, `' '` in both.
 pub fn line_diff<'a>(before: &'a str, after: &'a str) -> Vec<(char, &'a str)> {
@@ -37,6 +37,24 @@ pub fn line_diff<'a>(before: &'a str, after: &'a str) -> Vec<(char, &'a str)> {
     out
 }
 
+/// Levenshtein distance in characters (insertions, deletions, substitutions), saturating
+/// at `i32::MAX`. Reports are a few thousand characters; two rows of the table suffice.
+pub fn edit_distance(a: &str, b: &str) -> i32 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0usize; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    i32::try_from(previous[b.len()]).unwrap_or(i32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +77,13 @@ mod tests {
         );
         assert_eq!(line_diff("", "a"), [('+', "a")]);
         assert_eq!(line_diff("a", "a"), [(' ', "a")]);
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(edit_distance("é", "e"), 1, "characters, not bytes");
     }
 }

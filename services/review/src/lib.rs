@@ -2,7 +2,8 @@
 //! decided what. Accounts and sessions ([`auth`], [`session`]), the triaged worklist as a
 //! page and as JSON ([`pages`], [`api`]), the study page with the images the model saw and
 //! the radiologist's decision ([`study`], [`images`], [`diff`]), user management
-//! ([`users`]) and the audit trail's verification ([`audit`]). Results out follow.
+//! ([`users`]), the governance view ([`governance`]) and the audit trail's verification
+//! ([`audit`]). Results out follow.
 
 pub mod api;
 pub mod app;
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod governance;
 pub mod images;
 pub mod pages;
 pub mod session;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::{RADIOLOGIST, ROLES, Signed};
-use crate::diff::line_diff;
+use crate::diff::{edit_distance, line_diff};
 use crate::error::ApiError;
 use crate::images::image_count;
 use crate::pages::{escape, page};
@@ -205,12 +205,28 @@ pub async fn decide(
     let text = |v: Option<String>| v.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
     let decision = match form.action.as_str() {
         "accept" => Decision::Accept,
-        "edit" => Decision::Edit {
-            findings: text(form.findings).unwrap_or_default(),
-            impression: text(form.impression).ok_or_else(|| {
+        "edit" => {
+            let findings = text(form.findings).unwrap_or_default();
+            let impression = text(form.impression).ok_or_else(|| {
                 ApiError::BadRequest("an edited report needs an impression".into())
-            })?,
-        },
+            })?;
+            let draft = state
+                .store
+                .current_draft(&study_uid)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let before = format!(
+                "{}\n{}",
+                draft.findings.as_deref().unwrap_or(&draft.report_text),
+                draft.impression.as_deref().unwrap_or("")
+            );
+            let edit_distance = edit_distance(&before, &format!("{findings}\n{impression}"));
+            Decision::Edit {
+                findings,
+                impression,
+                edit_distance,
+            }
+        }
         "reject" => Decision::Reject {
             reason: text(form.reason)
                 .ok_or_else(|| ApiError::BadRequest("a rejection needs a reason".into()))?,

@@ -112,15 +112,23 @@ impl Service {
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn nothing_answers_without_a_session(pool: PgPool) {
     let (service, _) = start(pool, false).await;
-    for path in ["/api/me", "/api/worklist", "/api/users"] {
+    for path in ["/api/me", "/api/worklist", "/api/users", "/api/governance"] {
         let response = service.get(path, None).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"], "unauthenticated");
     }
-    let page = service.get("/", None).await;
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
-    assert_eq!(page.headers()["location"], "/login");
+    for page in [
+        "/",
+        "/studies/1.2.3",
+        "/studies/1.2.3/audit",
+        "/studies/1.2.3/images/1",
+        "/admin/governance",
+    ] {
+        let response = service.get(page, None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(response.headers()["location"], "/login");
+    }
     let forged = service.get("/api/me", Some("radraft_session=00ff")).await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     let logout = service
@@ -156,6 +164,10 @@ async fn each_role_gets_what_it_may(pool: PgPool) {
         let page = service.get("/", Some(&cookie)).await;
         assert_eq!(page.status(), worklist, "{user}");
         assert!(page.text().await.unwrap().contains("<h1>Worklist</h1>"));
+        for admin_only in ["/api/governance", "/admin/governance"] {
+            let response = service.get(admin_only, Some(&cookie)).await;
+            assert_eq!(response.status(), users, "{user} {admin_only}");
+        }
         let listed = service.get("/api/users", Some(&cookie)).await;
         assert_eq!(listed.status(), users, "{user}");
         if users == StatusCode::OK {

@@ -34,6 +34,8 @@ pub enum Decision {
     Edit {
         findings: String,
         impression: String,
+        /// Characters changed from the draft's text (the caller measures it).
+        edit_distance: i32,
     },
     Reject {
         reason: String,
@@ -174,19 +176,25 @@ impl Store {
         if review != "pending" {
             return Ok(Decided::AlreadyDecided(review));
         }
-        let (findings, impression, reason) = match decision {
-            Decision::Accept => (None, None, None),
+        let (findings, impression, reason, distance) = match decision {
+            Decision::Accept => (None, None, None, Some(0)),
             Decision::Edit {
                 findings,
                 impression,
-            } => (Some(findings.as_str()), Some(impression.as_str()), None),
-            Decision::Reject { reason } => (None, None, Some(reason.as_str())),
+                edit_distance,
+            } => (
+                Some(findings.as_str()),
+                Some(impression.as_str()),
+                None,
+                Some(*edit_distance),
+            ),
+            Decision::Reject { reason } => (None, None, Some(reason.as_str()), None),
         };
         let state = decision.state();
         sqlx::query(
             "INSERT INTO review_decisions (draft_id, study_uid, decision, findings, impression,
-                 reason, user_id)
-             VALUES ($1, $2, $3::review_state, $4, $5, $6, $7)",
+                 reason, user_id, edit_distance)
+             VALUES ($1, $2, $3::review_state, $4, $5, $6, $7, $8)",
         )
         .bind(draft_id)
         .bind(study_uid)
@@ -195,6 +203,7 @@ impl Store {
         .bind(impression)
         .bind(reason)
         .bind(user_id)
+        .bind(distance)
         .execute(&mut *tx)
         .await
         .map_err(query_failed("insert decision"))?;

@@ -148,3 +148,92 @@ async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
         .collect();
     assert_eq!(kinds, ["draft.viewed", "draft.rejected"]);
 }
+
+#[sqlx::test(migrator = "radraft_store::MIGRATOR")]
+async fn governance_counts_decisions_per_model_and_modality(pool: PgPool) {
+    let store = Store::from_pool(pool);
+    let dr = user(&store).await;
+    let mut drafts = Vec::new();
+    for (n, model) in [(1, "m-a"), (2, "m-a"), (3, "m-a"), (4, "m-b")] {
+        let uid = format!("5.{n}");
+        let mut instance = instance(&format!("{uid}.1.1"), 'a');
+        instance.study_uid = uid.clone();
+        instance.series_uid = format!("{uid}.1");
+        store.record_instance(&instance).await.unwrap();
+        store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+        let JobStart::Started { job_id, .. } = store
+            .start_job(&Attempt {
+                study_uid: &uid,
+                study_version: 1,
+                attempt: 1,
+                delivery_count: 0,
+                worker: "w",
+                replay: false,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("started")
+        };
+        store
+            .record_draft(&NewDraft {
+                job_id,
+                study_uid: uid.clone(),
+                study_version: 1,
+                report_text: "t".into(),
+                findings: None,
+                impression: None,
+                triage_score: None,
+                triage_flag: false,
+                triage_question: None,
+                provenance: json!({ "model": { "model_id": model, "revision": "r1" } }),
+            })
+            .await
+            .unwrap();
+        drafts.push((
+            uid.clone(),
+            store.current_draft(&uid).await.unwrap().unwrap().draft_id,
+        ));
+    }
+    let decide = |i: usize, d: Decision| {
+        let (uid, id) = drafts[i].clone();
+        let store = store.clone();
+        async move { store.decide(&uid, id, &d, dr, "dr-a").await.unwrap() }
+    };
+    decide(0, Decision::Accept).await;
+    decide(
+        1,
+        Decision::Edit {
+            findings: "f".into(),
+            impression: "i".into(),
+            edit_distance: 12,
+        },
+    )
+    .await;
+    decide(
+        3,
+        Decision::Reject {
+            reason: "hallucinated finding".into(),
+        },
+    )
+    .await;
+
+    let rows = store.governance().await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let a = &rows[0];
+    assert_eq!((a.model_id.as_str(), a.modality.as_str()), ("m-a", "CR"));
+    assert_eq!(
+        (a.drafts, a.reviewed, a.accepted, a.edited, a.rejected),
+        (3, 2, 1, 1, 0)
+    );
+    assert_eq!(a.mean_edit_distance, Some(12.0));
+    assert!(a.median_seconds_to_decision.is_some());
+    let b = &rows[1];
+    assert_eq!((b.model_id.as_str(), b.drafts, b.rejected), ("m-b", 1, 1));
+    let reasons = store.rejection_reasons().await.unwrap();
+    assert_eq!(reasons.len(), 1);
+    assert_eq!(
+        (reasons[0].reason.as_str(), reasons[0].count),
+        ("hallucinated finding", 1)
+    );
+}
