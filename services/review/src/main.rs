@@ -49,6 +49,10 @@ enum UserCommand {
     },
     /// Every user with role and state.
     List,
+    /// Stop a user from signing in; their open sessions end at once.
+    Disable { username: String },
+    /// Let a disabled user sign in again.
+    Enable { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +120,12 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::User {
+            command: UserCommand::Disable { username },
+        } => set_disabled(&store, &username, true).await,
+        Command::User {
+            command: UserCommand::Enable { username },
+        } => set_disabled(&store, &username, false).await,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -129,5 +139,19 @@ async fn main() -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+async fn set_disabled(store: &Store, username: &str, disabled: bool) -> anyhow::Result<ExitCode> {
+    if store
+        .set_user_disabled(username, disabled, "console")
+        .await?
+    {
+        let state = if disabled { "disabled" } else { "enabled" };
+        println!("{username} {state}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("no user {username:?}");
+        Ok(ExitCode::FAILURE)
     }
 }

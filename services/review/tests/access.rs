@@ -259,10 +259,18 @@ async fn failed_sign_ins_are_limited_and_do_not_say_which_part_was_wrong(pool: P
     );
     // A disabled account's sessions stop working at once.
     let (cookie, _) = service.session("dr-rad").await;
-    sqlx::query("UPDATE users SET disabled = true WHERE username = 'dr-rad'")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    assert!(
+        store
+            .set_user_disabled("dr-rad", true, "ada")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_user_disabled("nobody", true, "ada")
+            .await
+            .unwrap()
+    );
     assert_eq!(
         service.get("/api/me", Some(&cookie)).await.status(),
         StatusCode::UNAUTHORIZED
@@ -271,6 +279,21 @@ async fn failed_sign_ins_are_limited_and_do_not_say_which_part_was_wrong(pool: P
         service.sign_in("dr-rad", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    store
+        .set_user_disabled("dr-rad", false, "ada")
+        .await
+        .unwrap();
+    assert_eq!(
+        service.sign_in("dr-rad", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM audit_events WHERE kind IN ('user.disabled', 'user.enabled') ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(kinds, ["user.disabled", "user.enabled"]);
     service.shutdown.cancel();
 }
 

@@ -73,6 +73,37 @@ impl Store {
         Ok(user(row))
     }
 
+    /// Disables (or re-enables) a user: their sessions stop working at once, and they cannot
+    /// sign in. Audited as done by `actor`. False when there is no such user.
+    pub async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+        let changed = sqlx::query("UPDATE users SET disabled = $2 WHERE username = $1")
+            .bind(username)
+            .bind(disabled)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_failed("disable user"))?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        let kind = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        audit::append(&mut *tx, actor, kind, None, json!({ "username": username })).await?;
+        tx.commit()
+            .await
+            .map_err(query_failed("commit user change"))?;
+        Ok(true)
+    }
+
     /// Every user, by username.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows: Vec<UserRow> = sqlx::query_as(
