@@ -5,19 +5,17 @@
 //! (the path is printed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use radraft_e2e::browser::{Browser, ENTER};
 use radraft_e2e::fixtures;
 use radraft_e2e::gateway::Setup;
+use radraft_e2e::review::start_review;
 use radraft_e2e::synthetic::one_slice_ct_study;
 use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
-use radraft_review::config::ReviewConfig;
-use radraft_review::{App, users};
+use radraft_review::users;
 use radraft_store::{Store, WorklistFilter};
-use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "a long enough password";
 
@@ -47,23 +45,9 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
     users::add(&store, "dr-rad", "Dr Rad", "radiologist", PASSWORD, "test")
         .await
         .unwrap();
-    let vars = HashMap::from([
-        (
-            "RADRAFT_REVIEW__HTTP_ADDR".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
-            "RADRAFT_REVIEW__SECURE_COOKIES".to_owned(),
-            "false".to_owned(),
-        ),
-        (
-            "RADRAFT_REVIEW__ARCHIVE_DIR".to_owned(),
-            setup.archive_dir().display().to_string(),
-        ),
-    ]);
-    let config = ReviewConfig::from_vars(vars).unwrap();
+    let review = start_review(&store, setup.archive_dir()).await;
     let expected = store
-        .worklist(&WorklistFilter::default(), config.max_wait, 10)
+        .worklist(&WorklistFilter::default(), review.config.max_wait, 10)
         .await
         .unwrap();
     assert_eq!(expected.len(), 2);
@@ -72,11 +56,7 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
         first.triage_flag || !expected[1].triage_flag,
         "flagged first"
     );
-    let app = App::with_store(store.clone(), config).await.unwrap();
-    let base = format!("http://{}", app.http_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move { app.run(token).await.unwrap() });
+    let base = review.base.clone();
 
     let shots =
         std::env::temp_dir().join(format!("radraft-review-screenshots-{}", std::process::id()));
@@ -146,6 +126,6 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
         decided.1
     );
     assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None);
-    shutdown.cancel();
+    drop(review);
     setup.teardown().await;
 }

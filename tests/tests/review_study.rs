@@ -4,48 +4,19 @@
 //! cannot decide twice; a viewer cannot decide at all; every step is in the audit trail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use radraft_e2e::fixtures;
 use radraft_e2e::gateway::Setup;
+use radraft_e2e::review::{client, sign_in, start_review};
 use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
 use radraft_imaging::{StudyOptions, open_path, png, prepare_study};
-use radraft_review::config::ReviewConfig;
-use radraft_review::{App, users};
+use radraft_review::users;
 use radraft_store::Store;
 use reqwest::StatusCode;
-use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "a long enough password";
-
-async fn sign_in(client: &reqwest::Client, base: &str, user: &str) -> (String, String) {
-    let response = client
-        .post(format!("{base}/login"))
-        .form(&[("username", user), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let me: serde_json::Value = client
-        .get(format!("{base}/api/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (cookie, me["csrf_token"].as_str().unwrap().to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
@@ -74,38 +45,16 @@ async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
     users::add(&store, "vera", "Vera Viewer", "viewer", PASSWORD, "test")
         .await
         .unwrap();
-    let vars = HashMap::from([
-        (
-            "RADRAFT_REVIEW__HTTP_ADDR".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
-            "RADRAFT_REVIEW__SECURE_COOKIES".to_owned(),
-            "false".to_owned(),
-        ),
-        (
-            "RADRAFT_REVIEW__ARCHIVE_DIR".to_owned(),
-            setup.archive_dir().display().to_string(),
-        ),
-    ]);
-    let app = App::with_store(store.clone(), ReviewConfig::from_vars(vars).unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", app.http_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move { app.run(token).await.unwrap() });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let review = start_review(&store, setup.archive_dir()).await;
+    let base = review.base.clone();
+    let client = client();
     let uid: String = sqlx::query_scalar("SELECT study_uid FROM drafts")
         .fetch_one(store.pool())
         .await
         .unwrap();
     let study_url = format!("{base}/studies/{uid}");
 
-    let (cookie, csrf) = sign_in(&client, &base, "dr-rad").await;
+    let (cookie, csrf) = sign_in(&client, &base, "dr-rad", PASSWORD).await;
     let get = |url: String, cookie: String| {
         let client = client.clone();
         async move {
@@ -159,7 +108,7 @@ async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
     );
 
     // A viewer reads but cannot decide.
-    let (viewer, viewer_csrf) = sign_in(&client, &base, "vera").await;
+    let (viewer, viewer_csrf) = sign_in(&client, &base, "vera", PASSWORD).await;
     let read = get(study_url.clone(), viewer.clone())
         .await
         .text()
@@ -253,6 +202,6 @@ async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
     assert!(kinds.contains(&("dr-rad".to_owned(), "draft.edited".to_owned())));
     assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None);
 
-    shutdown.cancel();
+    drop(review);
     setup.teardown().await;
 }
