@@ -74,7 +74,7 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
         top, first.study_uid,
         "the worklist's first line is the triage's first"
     );
-    let flag = browser.text("#rows tr:first-child td:nth-child(5)").await;
+    let flag = browser.text("#rows tr:first-child td:nth-child(7)").await;
     assert_eq!(flag.starts_with("FLAGGED"), first.triage_flag);
     browser.screenshot(&shots.join("2-worklist.png")).await;
 

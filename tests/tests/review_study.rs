@@ -55,6 +55,20 @@ async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
     let study_url = format!("{base}/studies/{uid}");
 
     let (cookie, csrf) = sign_in(&client, &base, "dr-rad", PASSWORD).await;
+    // The worklist names the study as the modality did (accession number, description).
+    let listed: serde_json::Value = client
+        .get(format!("{base}/api/worklist"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let line = &listed["studies"][0];
+    assert_eq!(line["accession_number"], "RDA00101");
+    assert_eq!(line["description"], "XR CHEST PA AND LATERAL");
+    assert_eq!(line["ai_state"], "drafted");
     let get = |url: String, cookie: String| {
         let client = client.clone();
         async move {

@@ -70,6 +70,8 @@ pub fn row_json(row: &WorklistRow) -> Value {
     json!({
         "study_uid": row.study_uid,
         "version": row.version,
+        "accession_number": row.accession_number,
+        "description": row.description,
         "modalities": row.modalities,
         "ai_state": row.ai_state,
         "failure_reason": row.failure_reason,

@@ -95,8 +95,11 @@ fn rows_html(rows: &[WorklistRow]) -> String {
         };
         let _ = write!(
             out,
-            "<tr{class} data-study=\"{uid}\"><td>{study}</td><td>{modality}</td><td>{waiting}</td>\
-             <td>{score}</td><td>{flag}</td><td>{ai}</td><td>{review}</td></tr>",
+            "<tr{class} data-study=\"{uid}\"><td>{study}</td><td>{accession}</td><td>{modality}</td>\
+             <td>{description}</td><td>{waiting}</td><td>{score}</td><td>{flag}</td><td>{ai}</td>\
+             <td>{review}</td></tr>",
+            accession = escape(row.accession_number.as_deref().unwrap_or("—")),
+            description = escape(row.description.as_deref().unwrap_or("")),
             modality = escape(&row.modalities),
             waiting = waiting(row),
             ai = ai_state(row),
@@ -126,8 +129,8 @@ reviews every study. Triage orders the list and never hides a study.</p>
   <label>Review <input name=\"review\" value=\"{review}\" size=\"9\"></label>
   <label>Received on <input name=\"date\" type=\"date\" value=\"{date}\"></label>
   <button>Filter</button></form>
-<table><thead><tr><th>Study</th><th>Modality</th><th>Waiting</th><th>Triage</th><th>Flag</th>
-<th>AI state</th><th>Review</th></tr></thead><tbody id=\"rows\">{rows}</tbody></table>
+<table><thead><tr><th>Study</th><th>Accession</th><th>Modality</th><th>Description</th>
+<th>Waiting</th><th>Triage</th><th>Flag</th><th>AI state</th><th>Review</th></tr></thead><tbody id=\"rows\">{rows}</tbody></table>
 <script>
 let selected = 0;
 function mark() {{

@@ -13,6 +13,9 @@ pub struct NewInstance {
     pub sop_instance_uid: String,
     pub sop_class_uid: String,
     pub modality: Option<String>,
+    /// Accession Number (0008,0050) and Study Description (0008,1030), when present.
+    pub accession_number: Option<String>,
+    pub study_description: Option<String>,
     pub transfer_syntax_uid: String,
     pub archive_key: String,
     pub sha256: String,
@@ -67,10 +70,14 @@ impl Store {
 
         sqlx::query(
             "UPDATE studies SET state = 'receiving', failure_reason = NULL,
-                 last_received_at = now(), updated_at = now()
+                 last_received_at = now(), updated_at = now(),
+                 accession_number = coalesce(accession_number, $2),
+                 study_description = coalesce(study_description, $3)
              WHERE study_uid = $1",
         )
         .bind(&new.study_uid)
+        .bind(&new.accession_number)
+        .bind(&new.study_description)
         .execute(&mut *tx)
         .await
         .map_err(query_failed("mark study receiving"))?;

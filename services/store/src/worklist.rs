@@ -28,6 +28,8 @@ pub struct WorklistFilter {
 pub struct WorklistRow {
     pub study_uid: String,
     pub version: i32,
+    pub accession_number: Option<String>,
+    pub description: Option<String>,
     /// Modalities of the study's series, comma-separated.
     pub modalities: String,
     /// The study's lifecycle state: `queued`, `processing` (drafting), `drafted`, `failed`,
@@ -47,6 +49,8 @@ type Row = (
     String,
     i32,
     Option<String>,
+    Option<String>,
+    Option<String>,
     String,
     Option<String>,
     Option<i64>,
@@ -58,7 +62,7 @@ type Row = (
 );
 
 /// The columns of a worklist line, over `studies s` and its current draft `d`.
-const COLUMNS: &str = "SELECT s.study_uid, s.version,
+const COLUMNS: &str = "SELECT s.study_uid, s.version, s.accession_number, s.study_description,
         (SELECT string_agg(DISTINCT se.modality, ',' ORDER BY se.modality)
          FROM series se WHERE se.study_uid = s.study_uid),
         s.state::text, s.failure_reason,
@@ -151,14 +155,16 @@ fn line(r: Row) -> WorklistRow {
     WorklistRow {
         study_uid: r.0,
         version: r.1,
-        modalities: r.2.unwrap_or_default(),
-        ai_state: r.3,
-        failure_reason: r.4,
-        draft_id: r.5,
-        triage_score: r.6,
-        triage_flag: r.7,
-        review: r.8,
-        waiting: Duration::from_secs_f64(r.9.max(0.0)),
-        overdue: r.10,
+        accession_number: r.2,
+        description: r.3,
+        modalities: r.4.unwrap_or_default(),
+        ai_state: r.5,
+        failure_reason: r.6,
+        draft_id: r.7,
+        triage_score: r.8,
+        triage_flag: r.9,
+        review: r.10,
+        waiting: Duration::from_secs_f64(r.11.max(0.0)),
+        overdue: r.12,
     }
 }

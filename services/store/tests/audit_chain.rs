@@ -17,6 +17,8 @@ fn instance(study: &str, sop: &str) -> NewInstance {
         sop_instance_uid: sop.into(),
         sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
         modality: Some("CT".into()),
+        accession_number: None,
+        study_description: None,
         transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
         archive_key: format!("{study}/{sop}"),
         sha256: "a".repeat(64),

@@ -16,6 +16,8 @@ fn instance(sop: &str, sha: char) -> NewInstance {
         sop_instance_uid: sop.into(),
         sop_class_uid: "1.2.840.10008.5.1.4.1.1.1".into(),
         modality: Some("CR".into()),
+        accession_number: None,
+        study_description: None,
         transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
         archive_key: format!("4.1/{sop}"),
         sha256: sha.to_string().repeat(64),

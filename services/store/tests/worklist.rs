@@ -11,6 +11,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 async fn study(store: &Store, uid: &str, modality: &str, minutes_ago: i64) {
+    let accession = format!("ACC-{uid}");
     store
         .record_instance(&NewInstance {
             study_uid: uid.into(),
@@ -18,6 +19,8 @@ async fn study(store: &Store, uid: &str, modality: &str, minutes_ago: i64) {
             sop_instance_uid: format!("{uid}.1.1"),
             sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
             modality: Some(modality.into()),
+            accession_number: Some(accession),
+            study_description: Some(format!("{modality} study")),
             transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
             archive_key: format!("{uid}/x"),
             sha256: "a".repeat(64),
@@ -99,6 +102,8 @@ async fn triage_orders_and_the_ageing_cap_lifts_old_studies(pool: PgPool) {
         .await
         .unwrap();
     assert!(rows[0].overdue && !rows[1].overdue);
+    assert_eq!(rows[0].accession_number.as_deref(), Some("ACC-3.5"));
+    assert_eq!(rows[0].description.as_deref(), Some("CR study"));
     assert_eq!(rows[1].ai_state, "drafted");
     assert_eq!(rows[4].ai_state, "stable", "settled, not yet announced");
     assert_eq!(

@@ -118,6 +118,8 @@ impl Ingestor {
             sop_instance_uid: parsed.sop_instance_uid.to_string(),
             sop_class_uid: parsed.sop_class_uid.clone(),
             modality: parsed.modality,
+            accession_number: parsed.accession_number,
+            study_description: parsed.study_description,
             transfer_syntax_uid: parsed.transfer_syntax_uid,
             archive_key: key.to_string(),
             sha256: parsed.sha256,

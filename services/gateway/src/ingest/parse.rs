@@ -25,6 +25,8 @@ pub struct Parsed {
     pub sop_instance_uid: Uid,
     pub sop_class_uid: String,
     pub modality: Option<String>,
+    pub accession_number: Option<String>,
+    pub study_description: Option<String>,
     pub transfer_syntax_uid: String,
     pub sha256: String,
     pub file: Bytes,
@@ -112,6 +114,8 @@ fn identify(
     let study_uid = uid(object, tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?;
     let series_uid = uid(object, tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?;
     let modality = optional(object, tags::MODALITY);
+    let accession_number = optional(object, tags::ACCESSION_NUMBER);
+    let study_description = optional(object, tags::STUDY_DESCRIPTION);
     let sha256 = hex::encode(Sha256::digest(&file));
     Ok(Parsed {
         study_uid,
@@ -119,6 +123,8 @@ fn identify(
         sop_instance_uid,
         sop_class_uid: sop_class_uid.trim_end_matches('\0').to_owned(),
         modality,
+        accession_number,
+        study_description,
         transfer_syntax_uid: transfer_syntax,
         sha256,
         file,
