@@ -75,7 +75,7 @@ echo
 echo "Worklist (flagged first, then triage score). The model is a random test model: its"
 echo "drafts and scores are meaningless; the pipeline around it is what this shows."
 sql -c "
-SELECT s.study_uid,
+SELECT s.study_uid, s.accession_number AS accession,
        string_agg(DISTINCT se.modality, ',') AS modality,
        s.state AS draft_status,
        round(d.triage_score::numeric, 3) AS triage,
@@ -85,7 +85,7 @@ SELECT s.study_uid,
 FROM studies s
 LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL
 LEFT JOIN series se ON se.study_uid = s.study_uid
-GROUP BY s.study_uid, s.state, d.triage_score, d.triage_flag, d.impression, d.report_text, s.failure_reason
+GROUP BY s.study_uid, s.accession_number, s.state, d.triage_score, d.triage_flag, d.impression, d.report_text, s.failure_reason
 ORDER BY d.triage_flag DESC NULLS LAST, d.triage_score DESC NULLS LAST, s.study_uid"
 sql -tAc "SELECT count(*) || ' drafts, ' || (SELECT count(*) FROM audit_events) || ' audit events' FROM drafts"
 echo "archive: $work/archive   logs: $work/gateway.log $work/worker.log"
