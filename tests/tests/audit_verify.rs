@@ -44,7 +44,7 @@ async fn the_drafting_trail_verifies_and_an_edited_event_is_named() {
     let (ok, text) = verify(&setup);
     assert!(ok, "{text}");
     assert!(
-        text.starts_with("audit trail intact: 9 events in 3 chains"),
+        text.starts_with("audit trail intact: 15 events in 3 chains"),
         "{text}"
     );
 

@@ -196,8 +196,10 @@ async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
         .await
         .unwrap();
     for kind in [
+        "study.received",
         "study.settled",
         "study.queued",
+        "draft.started",
         "draft.created",
         "draft.viewed",
         "draft.edited",

@@ -133,7 +133,16 @@ async fn a_chest_study_becomes_one_draft_with_provenance_audit_and_no_duplicate(
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds, ["study.settled", "study.queued", "draft.created"]);
+    assert_eq!(
+        kinds,
+        [
+            "study.received",
+            "study.settled",
+            "study.queued",
+            "draft.started",
+            "draft.created"
+        ]
+    );
 
     // A redelivered study.ready (a lost ack, a second announcement) is acknowledged
     // without a second draft or a second audit event.

@@ -81,15 +81,30 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(query_failed("mark study receiving"))?;
-        if let Some(state) = previous_state.filter(|s| s != "receiving") {
-            audit::append(
-                &mut *tx,
-                "gateway",
-                "study.reopened",
-                Some(&new.study_uid),
-                json!({ "previous_state": state, "sop_instance_uid": new.sop_instance_uid }),
-            )
-            .await?;
+        match previous_state.as_deref() {
+            // A study's first object: when and from whom it started arriving.
+            None => {
+                audit::append(
+                    &mut *tx,
+                    "gateway",
+                    "study.received",
+                    Some(&new.study_uid),
+                    json!({ "source": new.source, "calling_ae": new.calling_ae,
+                            "sop_instance_uid": new.sop_instance_uid }),
+                )
+                .await?;
+            }
+            Some("receiving") => {}
+            Some(state) => {
+                audit::append(
+                    &mut *tx,
+                    "gateway",
+                    "study.reopened",
+                    Some(&new.study_uid),
+                    json!({ "previous_state": state, "sop_instance_uid": new.sop_instance_uid }),
+                )
+                .await?;
+            }
         }
         tx.commit().await.map_err(query_failed("commit instance"))?;
         Ok(recorded)

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use sqlx::{Postgres, Transaction};
 
-use crate::{Store, StoreError, query_failed};
+use serde_json::json;
+
+use crate::{Store, StoreError, audit, query_failed};
 
 /// An instance of a study version, as the worker loads it from the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +236,15 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(query_failed("insert job"))?;
+        audit::append(
+            &mut *tx,
+            attempt.worker,
+            "draft.started",
+            Some(attempt.study_uid),
+            json!({ "study_version": attempt.study_version, "job_id": job_id,
+                    "attempt": attempt.attempt, "delivery_count": attempt.delivery_count }),
+        )
+        .await?;
         sqlx::query(
             "UPDATE studies SET state = 'processing', updated_at = now()
              WHERE study_uid = $1 AND version = $2 AND state IN ('stable', 'queued')",

@@ -137,6 +137,7 @@ async fn a_quiet_study_settles_once_and_a_late_instance_reopens_it(pool: PgPool)
     assert_eq!(
         kinds,
         [
+            "study.received",
             "study.settled",
             "study.queued",
             "study.reopened",

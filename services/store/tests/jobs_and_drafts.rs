@@ -424,7 +424,7 @@ async fn a_replayed_failure_is_set_aside_for_a_new_attempt_but_a_draft_stands(po
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
-        .filter(|k| k.starts_with("study.f") || k.starts_with("study.r"))
+        .filter(|k| k == "study.failed" || k == "study.replayed")
         .collect();
     assert_eq!(kinds, ["study.failed", "study.replayed", "study.failed"]);
 
