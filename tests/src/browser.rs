@@ -229,7 +229,24 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the WebDriver session even when a test failed before `quit` (chromedriver killed
+    /// alone would leave chromium running): a blocking DELETE, then the driver is stopped.
     fn drop(&mut self) {
+        if let Some((host, path)) = self
+            .base
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split_once('/'))
+            && let Ok(mut stream) = std::net::TcpStream::connect(host)
+        {
+            use std::io::{Read, Write};
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
