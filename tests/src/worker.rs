@@ -117,6 +117,23 @@ pub async fn wait_for_count(setup: &Setup, sql: &str, want: i64, timeout: Durati
     panic!("after {timeout:?}, `{sql}` gave {last}, not {want}");
 }
 
+/// Sends `files` through a gateway and a worker on `setup` and waits for `drafts` drafts;
+/// both services are stopped again, leaving the database and archive for the test.
+pub async fn draft_all(setup: &Setup, files: Vec<PathBuf>, drafts: i64) {
+    let gateway = setup.start(quick()).await;
+    let worker = start_worker(setup, &[]).await;
+    dcmsend(gateway.dimse_port, files).await;
+    wait_for_count(
+        setup,
+        "SELECT count(*) FROM drafts",
+        drafts,
+        Duration::from_secs(60),
+    )
+    .await;
+    worker.stop().await;
+    gateway.stop().await;
+}
+
 /// The dead-letter queue's messages, once there are `want` (within 5 s).
 pub async fn dead_letters(
     connection: &lapin::Connection,

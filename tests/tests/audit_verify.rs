@@ -2,11 +2,9 @@
 //! broken by an edit made as the database owner, which it names and exits 1 for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
-
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::synthetic::one_slice_ct_study;
-use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
+use radraft_e2e::worker::draft_all;
 use radraft_e2e::worker_process::built_binary;
 
 fn verify(setup: &Setup) -> (bool, String) {
@@ -24,22 +22,11 @@ fn verify(setup: &Setup) -> (bool, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drafting_trail_verifies_and_an_edited_event_is_named() {
     let setup = Setup::new().await;
-    let gateway = setup.start(quick()).await;
-    let worker = start_worker(&setup, &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let files = (600..603)
         .map(|n| one_slice_ct_study(dir.path(), n, 128))
         .collect();
-    dcmsend(gateway.dimse_port, files).await;
-    wait_for_count(
-        &setup,
-        "SELECT count(*) FROM drafts",
-        3,
-        Duration::from_secs(60),
-    )
-    .await;
-    worker.stop().await;
-    gateway.stop().await;
+    draft_all(&setup, files, 3).await;
 
     let (ok, text) = verify(&setup);
     assert!(ok, "{text}");

@@ -5,15 +5,12 @@
 //! (the path is printed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use radraft_e2e::browser::{Browser, ENTER};
 use radraft_e2e::fixtures;
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::review::start_review;
 use radraft_e2e::synthetic::one_slice_ct_study;
-use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
+use radraft_e2e::worker::draft_all;
 use radraft_review::users;
 use radraft_store::{Store, WorklistFilter};
 
@@ -22,24 +19,10 @@ const PASSWORD: &str = "a long enough password";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
     let setup = Setup::new().await;
-    let gateway = setup.start(quick()).await;
-    let worker = start_worker(&setup, &[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut files: Vec<PathBuf> = fixtures::files("dx-chest/explicit-le")
-        .into_iter()
-        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("dx-"))
-        .collect();
+    let mut files = fixtures::files("dx-chest/explicit-le");
     files.push(one_slice_ct_study(dir.path(), 700, 128));
-    dcmsend(gateway.dimse_port, files).await;
-    wait_for_count(
-        &setup,
-        "SELECT count(*) FROM drafts",
-        2,
-        Duration::from_secs(60),
-    )
-    .await;
-    worker.stop().await;
-    gateway.stop().await;
+    draft_all(&setup, files, 2).await;
 
     let store = Store::connect(&setup.db.url).await.unwrap();
     users::add(&store, "dr-rad", "Dr Rad", "radiologist", PASSWORD, "test")

@@ -4,13 +4,10 @@
 //! cannot decide twice; a viewer cannot decide at all; every step is in the audit trail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use radraft_e2e::fixtures;
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::review::{client, sign_in, start_review};
-use radraft_e2e::worker::{dcmsend, quick, start_worker, wait_for_count};
+use radraft_e2e::worker::draft_all;
 use radraft_imaging::{StudyOptions, open_path, png, prepare_study};
 use radraft_review::users;
 use radraft_store::Store;
@@ -21,22 +18,7 @@ const PASSWORD: &str = "a long enough password";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_radiologist_reviews_a_real_draft_and_every_step_is_audited() {
     let setup = Setup::new().await;
-    let gateway = setup.start(quick()).await;
-    let worker = start_worker(&setup, &[]).await;
-    let views: Vec<PathBuf> = fixtures::files("dx-chest/explicit-le")
-        .into_iter()
-        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("dx-"))
-        .collect();
-    dcmsend(gateway.dimse_port, views).await;
-    wait_for_count(
-        &setup,
-        "SELECT count(*) FROM drafts",
-        1,
-        Duration::from_secs(60),
-    )
-    .await;
-    worker.stop().await;
-    gateway.stop().await;
+    draft_all(&setup, fixtures::files("dx-chest/explicit-le"), 1).await;
 
     let store = Store::connect(&setup.db.url).await.unwrap();
     users::add(&store, "dr-rad", "Dr Rad", "radiologist", PASSWORD, "test")

@@ -26,10 +26,6 @@ async fn a_chest_study_becomes_one_draft_with_provenance_audit_and_no_duplicate(
     let gateway = setup.start(quick()).await;
     let worker = start_worker(&setup, &[]).await;
     let files = fixtures::files("dx-chest/explicit-le");
-    let files: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("dx-"))
-        .collect();
     dcmsend(gateway.dimse_port, files.clone()).await;
 
     wait_for_count(&setup, "SELECT count(*) FROM drafts", 1, WAIT).await;
@@ -198,11 +194,7 @@ async fn a_late_instance_gets_a_superseding_draft_and_out_of_scope_is_neither() 
     let setup = Setup::new().await;
     let gateway = setup.start(quick()).await;
     let worker = start_worker(&setup, &[("SCOPE__MODALITIES", "DX,CR")]).await;
-    let files = fixtures::files("dx-chest/explicit-le");
-    let views: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("dx-"))
-        .collect();
+    let views = fixtures::files("dx-chest/explicit-le");
     dcmsend(gateway.dimse_port, vec![views[0].clone()]).await;
     wait_for_count(&setup, "SELECT count(*) FROM drafts", 1, WAIT).await;
     dcmsend(gateway.dimse_port, vec![views[1].clone()]).await;
