@@ -19,6 +19,24 @@ use crate::error::ApiError;
 use crate::images::image_count;
 use crate::pages::{escape, page};
 
+/// The draft's findings: its Findings section, or its whole text when it had no sections.
+fn ai_findings(draft: &ReviewDraft) -> &str {
+    draft.findings.as_deref().unwrap_or(&draft.report_text)
+}
+
+/// A report as one text (findings, then impression), as drafts and signed reports are
+/// compared: the edit's diff and its edit distance read the same text.
+fn report_text(findings: &str, impression: &str) -> String {
+    format!("{findings}\n{impression}")
+}
+
+fn ai_report(draft: &ReviewDraft) -> String {
+    report_text(
+        ai_findings(draft),
+        draft.impression.as_deref().unwrap_or(""),
+    )
+}
+
 fn text_or_dash(text: Option<&str>) -> String {
     escape(text.filter(|t| !t.trim().is_empty()).unwrap_or("—"))
 }
@@ -85,7 +103,7 @@ fn actions(draft: &ReviewDraft, signed: &Signed, keys: &crate::config::Keys) -> 
            if (e.key === '{n}') location.href = '/';
          }});
          </script>",
-        findings = escape(draft.findings.as_deref().unwrap_or(&draft.report_text)),
+        findings = escape(ai_findings(draft)),
         impression = escape(draft.impression.as_deref().unwrap_or("")),
         a = keys.accept,
         e = keys.edit,
@@ -142,7 +160,7 @@ pub async fn study(
 {decision}
 <details><summary>Provenance</summary>{provenance}</details>
 {actions}",
-        findings = text_or_dash(draft.findings.as_deref().or(Some(&draft.report_text))),
+        findings = text_or_dash(Some(ai_findings(&draft))),
         impression = text_or_dash(draft.impression.as_deref()),
         provenance = provenance(&draft),
         actions = actions(&draft, &signed, &state.config.keys),
@@ -165,15 +183,10 @@ async fn decision_view(state: &AppState, draft: &ReviewDraft) -> Result<String, 
         let _ = write!(out, "<p>Reason: {}</p>", escape(reason));
     }
     if d.decision == "edited" {
-        let before = format!(
-            "{}\n{}",
-            draft.findings.as_deref().unwrap_or(&draft.report_text),
-            draft.impression.as_deref().unwrap_or("")
-        );
-        let after = format!(
-            "{}\n{}",
+        let before = ai_report(draft);
+        let after = report_text(
             d.findings.as_deref().unwrap_or(""),
-            d.impression.as_deref().unwrap_or("")
+            d.impression.as_deref().unwrap_or(""),
         );
         out.push_str("<h2>What the radiologist changed</h2><pre class=\"diff\">");
         for (sign, line) in line_diff(&before, &after) {
@@ -215,12 +228,8 @@ pub async fn decide(
                 .current_draft(&study_uid)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            let before = format!(
-                "{}\n{}",
-                draft.findings.as_deref().unwrap_or(&draft.report_text),
-                draft.impression.as_deref().unwrap_or("")
-            );
-            let edit_distance = edit_distance(&before, &format!("{findings}\n{impression}"));
+            let edit_distance =
+                edit_distance(&ai_report(&draft), &report_text(&findings, &impression));
             Decision::Edit {
                 findings,
                 impression,
