@@ -5,48 +5,61 @@
 
 use std::time::{Duration, Instant};
 
-use radraft_e2e::gateway::Setup;
+use radraft_e2e::gateway::{Running, Setup};
 use radraft_e2e::synthetic::one_slice_ct_study;
 use radraft_e2e::worker::{dcmsend, quick, wait_for_count};
 use radraft_e2e::worker_process::WorkerProcess;
 
 const STUDIES: i64 = 24;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_mid_study_leaves_exactly_one_draft_per_study_after_restart() {
-    let setup = Setup::new().await;
+/// A gateway on `setup` that has received and announced STUDIES one-slice CT studies
+/// (study numbers from `first`); no worker has taken any yet.
+async fn queued_studies(setup: &Setup, first: u32) -> Running {
     let gateway = setup.start(quick()).await;
     let dir = tempfile::tempdir().unwrap();
-    let files = (200..200 + STUDIES as u32)
+    let files = (first..first + STUDIES as u32)
         .map(|n| one_slice_ct_study(dir.path(), n, 128))
         .collect();
     dcmsend(gateway.dimse_port, files).await;
+    gateway
+}
+
+/// Waits until `worker` holds a study (a running job) after at least one draft, failing if
+/// every study was drafted before one was seen in hand.
+async fn study_in_hand(setup: &Setup, worker: &WorkerProcess) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let running = setup
+            .count("SELECT count(*) FROM jobs WHERE state = 'running'")
+            .await;
+        let drafted = setup.count("SELECT count(*) FROM drafts").await;
+        assert!(
+            drafted < STUDIES,
+            "every study drafted before one was seen in hand"
+        );
+        if running == 1 && drafted >= 1 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no study in progress seen:\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_study_leaves_exactly_one_draft_per_study_after_restart() {
+    let setup = Setup::new().await;
+    let gateway = queued_studies(&setup, 200).await;
     // Kill a worker as soon as a study is in progress. The study may still commit in the
     // moment between seeing it and the kill; then another worker is started and killed the
     // same way, until one dies holding a study.
     let mut interrupted = None;
-    for round in 0..8 {
+    for _ in 0..8 {
         let worker = WorkerProcess::spawn(&setup, &[("NAME", "doomed")], "worker-crash");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let running = setup
-                .count("SELECT count(*) FROM jobs WHERE state = 'running'")
-                .await;
-            let drafted = setup.count("SELECT count(*) FROM drafts").await;
-            assert!(
-                drafted < STUDIES,
-                "every study drafted before a kill landed (round {round})"
-            );
-            if running == 1 && drafted >= 1 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no study in progress seen:\n{}",
-                worker.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        study_in_hand(&setup, &worker).await;
         worker.kill9();
         let held: Option<i64> =
             sqlx::query_scalar("SELECT min(id) FROM jobs WHERE state = 'running'")
@@ -105,29 +118,9 @@ async fn a_worker_killed_mid_study_leaves_exactly_one_draft_per_study_after_rest
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_study_in_hand_and_leaves_the_rest_queued() {
     let setup = Setup::new().await;
-    let gateway = setup.start(quick()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let files = (500..500 + STUDIES as u32)
-        .map(|n| one_slice_ct_study(dir.path(), n, 128))
-        .collect();
-    dcmsend(gateway.dimse_port, files).await;
+    let gateway = queued_studies(&setup, 500).await;
     let worker = WorkerProcess::spawn(&setup, &[("NAME", "drainer")], "worker-drain");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let running = setup
-            .count("SELECT count(*) FROM jobs WHERE state = 'running'")
-            .await;
-        let drafted = setup.count("SELECT count(*) FROM drafts").await;
-        if running == 1 && drafted >= 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no study in progress seen:\n{}",
-            worker.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    study_in_hand(&setup, &worker).await;
     let log_path = worker.log.clone();
     let status = worker.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status:?}");
