@@ -3,8 +3,9 @@
 # services on a fresh demo database, sends every fixture study to the gateway with dcmtk's
 # dcmsend (as a modality would), waits until every study has its outcome (drafted, failed
 # with its reason, or out of scope), prints the triaged worklist from Postgres, verifies the
-# audit trail, and starts the review service with a demo radiologist (run from a terminal,
-# everything keeps running until Ctrl-C; otherwise the script stops them and exits).
+# audit trail, and starts the review service with a demo radiologist and a demo PACS
+# (Orthanc) that receives every draft as a DICOM SR (run from a terminal, everything keeps
+# running until Ctrl-C; otherwise the script stops them and exits).
 #
 # The bundled model (fixtures/medgemma-tiny) is a RANDOM-WEIGHT TEST MODEL, not a medical
 # one: its drafts are gibberish and its triage scores mean nothing. It exists to run the
@@ -93,8 +94,26 @@ echo "from the worker's /metrics:"
 curl -s "http://127.0.0.1:$worker_port/metrics" | grep -E '^radraft_worker_(studies_total|triage_flags_total|stage_seconds_sum\{stage="(vision|prefill|decode|total)")' || true
 [[ "$pending" == 0 ]] || { echo "$pending studies have no outcome yet" >&2; exit 1; }
 
-# The review service on the demo data, with a demo radiologist.
+# A demo PACS (Orthanc) that receives the reports as DICOM SR.
+pacs_http=8043
+pacs_dicom=4243
+cat >"$work/orthanc.json" <<JSON
+{ "Name": "radraft-demo-pacs", "StorageDirectory": "$work/pacs", "IndexDirectory": "$work/pacs",
+  "HttpPort": $pacs_http, "DicomPort": $pacs_dicom, "DicomAet": "DEMO_PACS",
+  "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [],
+  "DicomCheckCalledAet": true, "DicomAlwaysAllowStore": true }
+JSON
+Orthanc "$work/orthanc.json" >"$work/pacs.log" 2>&1 &
+pacs=$!
+trap 'kill $gateway $worker $pacs 2>/dev/null || true; wait $gateway $worker $pacs 2>/dev/null || true' EXIT
+
+# The review service on the demo data, with a demo radiologist; every draft goes to the
+# demo PACS as an UNVERIFIED SR, every signed report as a VERIFIED one.
 export RADRAFT_REVIEW__DATABASE_URL="$RADRAFT_GATEWAY__DATABASE_URL"
+export RADRAFT_REVIEW__PACS__ADDR="127.0.0.1:$pacs_dicom"
+export RADRAFT_REVIEW__PACS__CALLED_AE=DEMO_PACS
+export RADRAFT_REVIEW__PACS__EXPORT_DRAFTS=true
+export RADRAFT_REVIEW__ARCHIVE_DIR="$work/archive"
 export RADRAFT_REVIEW__HTTP_ADDR="127.0.0.1:$review_port"
 export RADRAFT_REVIEW__SECURE_COOKIES=false   # plain HTTP on localhost only
 demo_password="demo-radiologist-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
@@ -102,8 +121,22 @@ echo "$demo_password" | "$bin/radraft-review" user add demo-rad --role radiologi
 "$bin/radraft-review" audit verify
 "$bin/radraft-review" serve >"$work/review.log" 2>&1 &
 review=$!
-trap 'kill $gateway $worker $review 2>/dev/null || true; wait $gateway $worker $review 2>/dev/null || true' EXIT
+trap 'kill $gateway $worker $review $pacs 2>/dev/null || true; wait $gateway $worker $review $pacs 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$review_port/login" && break; sleep 0.2; done
+drafts=$(sql -tAc "SELECT count(*) FROM drafts WHERE superseded_at IS NULL AND NOT shadow")
+sent=0
+for _ in $(seq 1 100); do
+    sent=$(sql -tAc "SELECT count(*) FROM report_exports WHERE state = 'sent'")
+    [[ "$sent" -ge "$drafts" ]] && break
+    sleep 0.2
+done
+srs=$(curl -s "http://127.0.0.1:$pacs_http/tools/find" -d '{"Level":"Instance","Query":{"Modality":"SR"}}' \
+    | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' || echo "?")
+echo
+echo "Results out: $sent of $drafts drafts sent to the demo PACS as UNVERIFIED DICOM SR"
+echo "  (Orthanc http://127.0.0.1:$pacs_http/ holds $srs SR instances); signing one sends a VERIFIED SR."
+[[ "$sent" -ge "$drafts" ]] || { echo "not every draft reached the demo PACS; see $work/review.log" >&2; exit 1; }
+echo "FHIR: http://127.0.0.1:$review_port/api/studies/<study_uid>/fhir/DiagnosticReport (signed in)"
 echo
 echo "Review service: http://127.0.0.1:$review_port/  user demo-rad  password $demo_password"
 if [[ -t 0 ]]; then

@@ -7,6 +7,7 @@
 #   - ONNX Runtime's library from the pinned PyPI wheel   -> ORT_DYLIB_PATH
 #   - the fixture studies in fixtures/generated
 #   - the imaging parity references (pydicom + HF processor)  -> RADRAFT_IMAGING_REFERENCE
+#   - the FHIR R4 validator's venv (fhir.resources)           -> RADRAFT_FHIR_PYTHON
 set -euo pipefail
 radraft_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export RADRAFT_CACHE="${RADRAFT_CACHE:-$HOME/.cache/radraft}"
@@ -21,3 +22,5 @@ fi
 bash "$radraft_root/fixtures/generate.sh"
 RADRAFT_IMAGING_REFERENCE="$(bash "$radraft_root/services/imaging/reference/run.sh" | tail -n 1)"
 export RADRAFT_IMAGING_REFERENCE
+RADRAFT_FHIR_PYTHON="$(bash "$radraft_root/tests/fhir/venv.sh" | tail -n 1)"
+export RADRAFT_FHIR_PYTHON

@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod gateway;
 pub mod orthanc;
 pub mod pacs;
+pub mod results;
 pub mod review;
 pub mod scu;
 pub mod stow;

@@ -27,8 +27,13 @@ pub fn free_port() -> u16 {
 impl Orthanc {
     /// Starts Orthanc with basic auth, a short StableAge and its own storage folder.
     pub fn start(stable_age_s: u32) -> Self {
+        Self::start_on(stable_age_s, free_port(), free_port())
+    }
+
+    /// [`Orthanc::start`] on given ports: a PACS that comes up where a sender was already
+    /// told to find it.
+    pub fn start_on(stable_age_s: u32, http_port: u16, dicom_port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (http_port, dicom_port) = (free_port(), free_port());
         let config = serde_json::json!({
             "Name": "radraft-e2e",
             "StorageDirectory": dir.path().join("storage"),
@@ -67,6 +72,35 @@ impl Orthanc {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The simplified tags of every stored instance of SOP class `sop_class`.
+    pub async fn instances_of_class(&self, sop_class: &str) -> Vec<serde_json::Value> {
+        let http = reqwest::Client::new();
+        let get = |path: String| {
+            http.get(format!("{}{path}", self.url()))
+                .basic_auth(USER, Some(PASSWORD))
+                .send()
+        };
+        let ids: Vec<String> = get("/instances".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut found = Vec::new();
+        for id in ids {
+            let tags: serde_json::Value = get(format!("/instances/{id}/simplified-tags"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if tags["SOPClassUID"] == sop_class {
+                found.push(tags);
+            }
+        }
+        found
     }
 
     fn wait_ready(&self) {

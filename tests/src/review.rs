@@ -23,7 +23,12 @@ impl Drop for RunningReview {
 
 /// The review service's configuration for tests: a free port, plain HTTP, the archive.
 pub fn review_config(archive_dir: &Path) -> ReviewConfig {
-    ReviewConfig::from_vars(HashMap::from([
+    review_config_with(archive_dir, &[])
+}
+
+/// [`review_config`] with more `RADRAFT_REVIEW__` variables (names without the prefix).
+pub fn review_config_with(archive_dir: &Path, extra: &[(&str, &str)]) -> ReviewConfig {
+    let mut vars = HashMap::from([
         (
             "RADRAFT_REVIEW__HTTP_ADDR".to_owned(),
             "127.0.0.1:0".to_owned(),
@@ -36,13 +41,25 @@ pub fn review_config(archive_dir: &Path) -> ReviewConfig {
             "RADRAFT_REVIEW__ARCHIVE_DIR".to_owned(),
             archive_dir.display().to_string(),
         ),
-    ]))
-    .unwrap()
+    ]);
+    for (name, value) in extra {
+        vars.insert(format!("RADRAFT_REVIEW__{name}"), (*value).to_owned());
+    }
+    ReviewConfig::from_vars(vars).unwrap()
 }
 
 /// Starts the review service on `store`; it stops when the returned value is dropped.
 pub async fn start_review(store: &Store, archive_dir: &Path) -> RunningReview {
-    let config = review_config(archive_dir);
+    start_review_with(store, archive_dir, &[]).await
+}
+
+/// [`start_review`] with more configuration (names without the `RADRAFT_REVIEW__` prefix).
+pub async fn start_review_with(
+    store: &Store,
+    archive_dir: &Path,
+    extra: &[(&str, &str)],
+) -> RunningReview {
+    let config = review_config_with(archive_dir, extra);
     let app = App::with_store(store.clone(), config.clone())
         .await
         .unwrap();

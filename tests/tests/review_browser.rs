@@ -1,18 +1,21 @@
 //! The review UI in a real browser (headless chromium over WebDriver) on studies the real
 //! gateway and worker drafted: sign in, the worklist in triage order with the flagged study
 //! first, open it with the keyboard, edit and accept the draft with the shortcut, see the
-//! change, and the audit page; the chain still verifies. A screenshot of each page is saved
-//! (the path is printed).
+//! change, the signed report's SR sent to the PACS (a real Orthanc, where it is read back),
+//! and the audit page; the chain still verifies. A screenshot of each page is saved (the
+//! path is printed).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use radraft_e2e::browser::{Browser, ENTER};
 use radraft_e2e::fixtures;
 use radraft_e2e::gateway::Setup;
-use radraft_e2e::review::start_review;
+use radraft_e2e::orthanc::{self, Orthanc};
+use radraft_e2e::review::start_review_with;
 use radraft_e2e::synthetic::one_slice_ct_study;
 use radraft_e2e::worker::draft_all;
 use radraft_review::users;
 use radraft_store::{Store, WorklistFilter};
+use std::time::Duration;
 
 const PASSWORD: &str = "a long enough password";
 
@@ -28,7 +31,17 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
     users::add(&store, "dr-rad", "Dr Rad", "radiologist", PASSWORD, "test")
         .await
         .unwrap();
-    let review = start_review(&store, setup.archive_dir()).await;
+    let pacs = Orthanc::start(0);
+    let pacs_addr = format!("127.0.0.1:{}", pacs.dicom_port);
+    let review = start_review_with(
+        &store,
+        setup.archive_dir(),
+        &[
+            ("PACS__ADDR", &pacs_addr),
+            ("PACS__CALLED_AE", orthanc::AE_TITLE),
+        ],
+    )
+    .await;
     let expected = store
         .worklist(&WorklistFilter::default(), review.config.max_wait, 10)
         .await
@@ -86,13 +99,37 @@ async fn a_radiologist_signs_in_opens_the_first_study_and_edits_its_draft() {
         .await;
     assert!(page.contains("+ No focal consolidation."), "{page}");
     browser.screenshot(&shots.join("4-edited.png")).await;
+    // The signed report reaches the PACS; the study page says so once it has.
+    let sent_sql = "SELECT count(*) FROM report_exports WHERE state = 'sent'";
+    radraft_e2e::worker::wait_for_count(&setup, sent_sql, 1, Duration::from_secs(30)).await;
+    // A query makes it a new load (a fragment alone only scrolls the page already shown).
+    browser
+        .goto(&format!(
+            "{base}/studies/{}?sent#revisions",
+            first.study_uid
+        ))
+        .await;
+    let page = browser.wait_for_text("id=\"exports\"").await;
+    assert!(page.contains("<td>sent 20"), "{page}");
+    browser.screenshot(&shots.join("5-sent-to-pacs.png")).await;
+    let srs = pacs
+        .instances_of_class("1.2.840.10008.5.1.4.1.1.88.33")
+        .await;
+    assert_eq!(srs.len(), 1, "{srs:#?}");
+    assert_eq!(srs[0]["StudyInstanceUID"], first.study_uid.as_str());
+    assert_eq!(srs[0]["VerificationFlag"], "VERIFIED");
     browser.click("a[href$='/audit']").await;
     browser.wait_for_url("/audit").await;
     let audit = browser.source().await;
-    for kind in ["draft.created", "draft.viewed", "draft.edited"] {
+    for kind in [
+        "draft.created",
+        "draft.viewed",
+        "draft.edited",
+        "report.exported",
+    ] {
         assert!(audit.contains(kind), "{kind} missing");
     }
-    browser.screenshot(&shots.join("5-audit.png")).await;
+    browser.screenshot(&shots.join("6-audit.png")).await;
     browser.quit().await;
     eprintln!("screenshots: {}", shots.display());
 

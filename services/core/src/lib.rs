@@ -2,6 +2,7 @@
 //! exchange. This crate does no IO (see the invariants in ARCHITECTURE.md).
 
 pub mod message;
+pub mod review;
 pub mod settings;
 pub mod sop_class;
 pub mod study;

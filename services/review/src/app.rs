@@ -1,5 +1,6 @@
 //! Start-up and routing: the store, the listener, and the routes. Every route but the
-//! sign-in form takes a [`crate::auth::Signed`] user, so nothing answers without a session.
+//! sign-in form and `/metrics` (a bearer token, see [`crate::metrics`]) takes a
+//! [`crate::auth::Signed`] user, so nothing answers without a session.
 
 use std::net::SocketAddr;
 
@@ -12,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::ReviewConfig;
-use crate::{api, governance, images, pages, session, study};
+use crate::{
+    amendment, api, controls, critical, export, governance, images, metrics, pages, report,
+    session, study,
+};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -42,9 +46,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/users", get(api::users))
         .route("/api/governance", get(governance::api))
         .route("/admin/governance", get(governance::page_view))
+        .route("/admin/models/mode", post(controls::set_mode))
+        .route("/admin/drafting", post(controls::set_drafting))
+        .route("/metrics", get(metrics::metrics))
         .route("/studies/{study_uid}", get(study::study))
         .route("/studies/{study_uid}/decision", post(study::decide))
         .route("/studies/{study_uid}/audit", get(study::audit))
+        .route("/studies/{study_uid}/amend", post(amendment::amend))
+        .route(
+            "/api/studies/{study_uid}/fhir/DiagnosticReport",
+            get(report::diagnostic_report),
+        )
+        .route(
+            "/api/studies/{study_uid}/fhir/DiagnosticReport/_history",
+            get(report::diagnostic_report_history),
+        )
+        .route("/studies/{study_uid}/critical", post(critical::confirm))
+        .route(
+            "/studies/{study_uid}/critical/communication",
+            post(critical::communicate),
+        )
         .route("/studies/{study_uid}/images/{number}", get(images::image))
         .with_state(state)
 }
@@ -83,8 +104,16 @@ impl App {
 
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         info!(addr = ?self.listener.local_addr().ok(), "review service listening");
-        axum::serve(self.listener, router(self.state))
+        let exporter = tokio::spawn(export::run(
+            self.state.store.clone(),
+            self.state.config.clone(),
+            shutdown.clone(),
+        ));
+        let served = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+            .await;
+        // The exporter stops at the same signal; an export in flight finishes first.
+        let _ = exporter.await;
+        served
     }
 }

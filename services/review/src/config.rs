@@ -29,6 +29,32 @@ pub struct ReviewConfig {
     pub archive_dir: PathBuf,
     /// Keyboard shortcuts on the study page.
     pub keys: Keys,
+    /// The bearer token Prometheus sends for `/metrics`; without one `/metrics` is off.
+    pub metrics_token: Option<SecretString>,
+    /// Where signed reports (and, if asked, drafts) go as DICOM SR; none: nothing is sent.
+    pub pacs: Option<PacsConfig>,
+}
+
+/// The PACS that receives our SRs by C-STORE, and how its exports are retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacsConfig {
+    /// `host:port` of its DICOM listener.
+    pub addr: String,
+    pub called_ae: String,
+    pub calling_ae: String,
+    pub timeout: Duration,
+    /// Also send each unreviewed draft as an UNVERIFIED SR.
+    pub export_drafts: bool,
+    /// The first retry's delay; each further one doubles, up to `retry_max`.
+    pub retry: Duration,
+    pub retry_max: Duration,
+}
+
+impl PacsConfig {
+    /// How exports to this PACS are told apart: `AE@host:port`.
+    pub fn destination(&self) -> String {
+        format!("{}@{}", self.called_ae, self.addr)
+    }
 }
 
 /// Single-key shortcuts: `next=n,accept=a,edit=e,reject=r`.
@@ -108,7 +134,51 @@ impl ReviewConfig {
             login_window: Duration::from_secs(60 * env.get("LOGIN_WINDOW_MINUTES", 15)),
             archive_dir: env.get("ARCHIVE_DIR", PathBuf::from("var/archive")),
             keys: env.get("KEYS", Keys::default()),
+            metrics_token: env
+                .optional::<String>("METRICS_TOKEN")
+                .map(SecretString::from),
+            pacs: env.optional::<String>("PACS__ADDR").map(|addr| PacsConfig {
+                addr,
+                called_ae: env.get("PACS__CALLED_AE", "PACS".to_owned()),
+                calling_ae: env.get("PACS__CALLING_AE", "RADRAFT".to_owned()),
+                timeout: Duration::from_millis(env.get("PACS__TIMEOUT_MS", 30_000)),
+                export_drafts: env.get("PACS__EXPORT_DRAFTS", false),
+                retry: Duration::from_millis(env.get("PACS__RETRY_MS", 5_000)),
+                retry_max: Duration::from_millis(env.get("PACS__RETRY_MAX_MS", 300_000)),
+            }),
         };
+        if let Some(pacs) = &config.pacs {
+            for (name, ae) in [
+                ("CALLED_AE", &pacs.called_ae),
+                ("CALLING_AE", &pacs.calling_ae),
+            ] {
+                // An AE title is 1 to 16 characters of the default repertoire, no backslash.
+                if ae.trim().is_empty()
+                    || ae.len() > 16
+                    || !ae.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+                    || ae.contains('\\')
+                {
+                    env.problem(format!(
+                        "{ENV_PREFIX}PACS__{name} must be 1 to 16 printable ASCII characters"
+                    ));
+                }
+            }
+            if pacs.retry.is_zero() || pacs.retry > pacs.retry_max {
+                env.problem(format!(
+                    "{ENV_PREFIX}PACS__RETRY_MS must be above 0 and at most PACS__RETRY_MAX_MS"
+                ));
+            }
+        }
+        // Long enough not to be guessed; set but empty is a mistake, not "off".
+        if config
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().trim().len() < 16)
+        {
+            env.problem(format!(
+                "{ENV_PREFIX}METRICS_TOKEN must be at least 16 characters"
+            ));
+        }
         if config.login_attempts < 1 {
             env.problem(format!("{ENV_PREFIX}LOGIN_ATTEMPTS must be at least 1"));
         }

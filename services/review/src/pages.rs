@@ -65,6 +65,8 @@ fn ai_state(row: &WorklistRow) -> String {
             )
         ),
         "out_of_scope" => "not drafted (out of scope)".to_owned(),
+        // A model version in shadow mode drafted it: measured, never shown.
+        "shadow" => "drafted in shadow mode (withheld)".to_owned(),
         "stable" | "queued" => "queued".to_owned(),
         "receiving" => "updating (new images arriving)".to_owned(),
         other => escape(other),

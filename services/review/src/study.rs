@@ -87,11 +87,11 @@ fn actions(draft: &ReviewDraft, signed: &Signed, keys: &crate::config::Keys) -> 
            <button>Edit and accept [{e}]</button></form>
          <form method=\"post\" action=\"/studies/{uid}/decision\" id=\"reject\">{hidden}
            <input type=\"hidden\" name=\"action\" value=\"reject\">
-           <label>Reason <input name=\"reason\" size=\"60\" required></label>
+           {reasons}
            <button>Reject [{r}]</button></form>
          <script>
          document.addEventListener('keydown', e => {{
-           if (['INPUT', 'TEXTAREA'].includes(e.target.tagName)) return;
+           if (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.target.tagName)) return;
            if (e.key === '{a}') document.getElementById('accept').submit();
            if (e.key === '{e}') {{
              e.preventDefault();
@@ -99,7 +99,7 @@ fn actions(draft: &ReviewDraft, signed: &Signed, keys: &crate::config::Keys) -> 
              box.focus();
              box.selectionStart = box.selectionEnd = box.value.length;
            }}
-           if (e.key === '{r}') {{ e.preventDefault(); document.querySelector('#reject input[name=reason]').focus(); }}
+           if (e.key === '{r}') {{ e.preventDefault(); document.querySelector('#reject select').focus(); }}
            if (e.key === '{n}') location.href = '/';
          }});
          </script>",
@@ -109,6 +109,7 @@ fn actions(draft: &ReviewDraft, signed: &Signed, keys: &crate::config::Keys) -> 
         e = keys.edit,
         r = keys.reject,
         n = keys.next,
+        reasons = crate::governance::reason_fields(),
     )
 }
 
@@ -152,12 +153,14 @@ pub async fn study(
         _ => String::new(),
     };
     let decision = decision_view(&state, &draft).await?;
+    let critical = crate::critical::section(&state, &draft, &signed).await?;
+    let revisions = crate::amendment::section(&state, &draft, &signed).await?;
     let body = format!(
         "<p><a href=\"/\">← Worklist</a> · <a href=\"/studies/{uid}/audit\">Audit trail</a></p>
 <h1>Study {uid}</h1><p class=\"ai\"><strong>{status}</strong></p>
 <section>{images}</section>{triage}
 <h2>Findings</h2><pre>{findings}</pre><h2>Impression</h2><pre>{impression}</pre>
-{decision}
+{decision}{critical}{revisions}
 <details><summary>Provenance</summary>{provenance}</details>
 {actions}",
         findings = text_or_dash(Some(ai_findings(&draft))),
@@ -205,6 +208,8 @@ pub struct DecisionForm {
     pub findings: Option<String>,
     pub impression: Option<String>,
     pub reason: Option<String>,
+    /// One of `radraft_core::review::REJECTION_REASONS`; `reason` adds the details.
+    pub reason_code: Option<String>,
 }
 
 pub async fn decide(
@@ -237,11 +242,20 @@ pub async fn decide(
             }
         }
         "reject" => Decision::Reject {
-            reason: text(form.reason)
-                .ok_or_else(|| ApiError::BadRequest("a rejection needs a reason".into()))?,
+            reason: radraft_core::review::compose_reason(
+                form.reason_code.as_deref(),
+                form.reason.as_deref(),
+            )
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
         },
         other => return Err(ApiError::BadRequest(format!("unknown action {other:?}"))),
     };
+    // A signed report goes to the PACS; the store queues it with the decision.
+    let export = state
+        .config
+        .pacs
+        .as_ref()
+        .map(|p| crate::export::new_request(p.destination()));
     let user = &signed.user;
     match state
         .store
@@ -251,6 +265,7 @@ pub async fn decide(
             &decision,
             user.id,
             &user.username,
+            export.as_ref(),
         )
         .await?
     {

@@ -30,6 +30,8 @@ pub enum DraftRecorded {
         draft_id: i64,
         /// Earlier versions' drafts this one superseded.
         superseded: Vec<i64>,
+        /// Made in shadow mode: never shown to radiologists.
+        shadow: bool,
     },
     /// The version already had its outcome: nothing was written.
     AlreadyDone(Outcome),
@@ -49,6 +51,8 @@ pub struct StoredDraft {
     pub provenance: Value,
     pub supersedes: Option<i64>,
     pub superseded: bool,
+    /// Made in shadow mode: never shown to radiologists.
+    pub shadow: bool,
 }
 
 type DraftRow = (
@@ -62,6 +66,7 @@ type DraftRow = (
     bool,
     Value,
     Option<i64>,
+    bool,
     bool,
 );
 
@@ -99,13 +104,19 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(query_failed("find later drafts"))?;
-        let draft_id: i64 = sqlx::query_scalar(
+        // The draft keeps the mode its model version is in now: a shadow draft is stored
+        // and measured, never shown.
+        let (draft_id, shadow): (i64, bool) = sqlx::query_as(
             "INSERT INTO drafts (job_id, study_uid, study_version, report_text, findings,
                  impression, triage_score, triage_flag, triage_question, provenance, supersedes,
-                 superseded_at)
+                 superseded_at, shadow)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 CASE WHEN $12 THEN now() END)
-             RETURNING id",
+                 CASE WHEN $12 THEN now() END,
+                 EXISTS (SELECT 1 FROM model_modes m
+                         WHERE m.model_id = $10 -> 'model' ->> 'model_id'
+                           AND m.model_revision = $10 -> 'model' ->> 'revision'
+                           AND m.mode = 'shadow'))
+             RETURNING id, shadow",
         )
         .bind(draft.job_id)
         .bind(&draft.study_uid)
@@ -159,6 +170,7 @@ impl Store {
                 "prompt_template": draft.provenance.get("prompt").and_then(|p| p.get("template_id")),
                 "triage_score": draft.triage_score,
                 "triage_flag": draft.triage_flag,
+                "shadow": shadow,
             }),
         )
         .await?;
@@ -166,6 +178,7 @@ impl Store {
         Ok(DraftRecorded::Created {
             draft_id,
             superseded: earlier.into_iter().map(|(id, _)| id).collect(),
+            shadow,
         })
     }
 
@@ -173,7 +186,7 @@ impl Store {
     pub async fn drafts_of(&self, study_uid: &str) -> Result<Vec<StoredDraft>, StoreError> {
         let rows: Vec<DraftRow> = sqlx::query_as(
             "SELECT id, job_id, study_version, report_text, findings, impression, triage_score,
-                    triage_flag, provenance, supersedes, superseded_at IS NOT NULL
+                    triage_flag, provenance, supersedes, superseded_at IS NOT NULL, shadow
              FROM drafts WHERE study_uid = $1 ORDER BY study_version",
         )
         .bind(study_uid)
@@ -194,6 +207,7 @@ impl Store {
                 provenance: r.8,
                 supersedes: r.9,
                 superseded: r.10,
+                shadow: r.11,
             })
             .collect())
     }

@@ -89,7 +89,8 @@ pub(crate) async fn lock_version(
 }
 
 /// Locks the study row so attempts, outcomes and new arrivals for one study are serialised.
-async fn lock_study(
+/// Alone (without [`lock_version`]) only for writers that never touch a version afterwards.
+pub(crate) async fn lock_study(
     tx: &mut Transaction<'_, Postgres>,
     study_uid: &str,
 ) -> Result<bool, StoreError> {

@@ -4,14 +4,18 @@
 mod accounts;
 mod audit;
 mod audit_chain;
+mod critical;
 mod cursor;
 mod drafts;
+mod exports;
 mod governance;
 mod instances;
 mod jobs;
 mod outcomes;
+mod reports;
 mod review;
 mod settle;
+mod switches;
 mod worklist;
 
 use sqlx::PgPool;
@@ -20,12 +24,16 @@ use sqlx::postgres::PgPoolOptions;
 pub use accounts::{Session, User};
 pub use audit::AuditEvent;
 pub use audit_chain::{ChainBreak, ChainReport};
+pub use critical::{Communication, CriticalFinding, CriticalRecorded};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
-pub use governance::{GovernanceRow, RejectionReason};
+pub use exports::{DueExport, ExportRequest, ExportStatus, ReferencedObject};
+pub use governance::{GovernanceRow, GovernanceStatus, RejectionReason};
 pub use instances::{NewInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
+pub use reports::{Amended, ReportHistory, ReportRevision, RevisionKind, report_text};
 pub use review::{Decided, Decision, DecisionRecord, ReviewDraft};
 pub use settle::PendingBatch;
+pub use switches::{DraftingSwitch, ModelMode};
 pub use worklist::{WorklistFilter, WorklistRow};
 
 /// The migrations in `migrations/`, embedded so every service can bring a database up to date.

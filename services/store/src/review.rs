@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::exports::{ExportRequest, queue_export};
 use crate::jobs::lock_version;
 use crate::{Store, StoreError, audit, query_failed};
 
@@ -92,14 +93,15 @@ type DraftRow = (
 );
 
 impl Store {
-    /// The study's current draft, if it has one.
+    /// The study's current draft, if it has one. A shadow draft is never shown or signed,
+    /// so it counts as none here and in [`Store::decide`].
     pub async fn current_draft(&self, study_uid: &str) -> Result<Option<ReviewDraft>, StoreError> {
         let row: Option<DraftRow> = sqlx::query_as(
             "SELECT d.id, d.study_uid, d.study_version, d.report_text, d.findings, d.impression,
                     d.triage_score, d.triage_flag, d.triage_question, d.provenance,
                     d.review::text, s.version > d.study_version
              FROM drafts d JOIN studies s ON s.study_uid = d.study_uid
-             WHERE d.study_uid = $1 AND d.superseded_at IS NULL",
+             WHERE d.study_uid = $1 AND d.superseded_at IS NULL AND NOT d.shadow",
         )
         .bind(study_uid)
         .fetch_optional(&self.pool)
@@ -136,7 +138,9 @@ impl Store {
         tx.commit().await.map_err(query_failed("commit view"))
     }
 
-    /// Records `decision` on draft `draft_id` of `study_uid` by user `user_id`.
+    /// Records `decision` on draft `draft_id` of `study_uid` by user `user_id`; a signed
+    /// report's SR is queued for `export` in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn decide(
         &self,
         study_uid: &str,
@@ -144,11 +148,12 @@ impl Store {
         decision: &Decision,
         user_id: i64,
         username: &str,
+        export: Option<&ExportRequest>,
     ) -> Result<Decided, StoreError> {
         let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
         let found: Option<(i32, bool, String)> = sqlx::query_as(
             "SELECT study_version, superseded_at IS NOT NULL, review::text
-             FROM drafts WHERE id = $1 AND study_uid = $2",
+             FROM drafts WHERE id = $1 AND study_uid = $2 AND NOT shadow",
         )
         .bind(draft_id)
         .bind(study_uid)
@@ -222,6 +227,9 @@ impl Store {
                     "findings": findings, "impression": impression, "reason": reason }),
         )
         .await?;
+        if let (Some(export), false) = (export, matches!(decision, Decision::Reject { .. })) {
+            queue_export(&mut tx, draft_id, study_uid, 1, export).await?;
+        }
         tx.commit().await.map_err(query_failed("commit decision"))?;
         Ok(Decided::Recorded)
     }

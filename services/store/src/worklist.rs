@@ -1,7 +1,9 @@
 //! The radiologists' worklist: every announced study with its AI state and current draft,
 //! ordered by triage without hiding anything. Studies waiting longer than the ageing cap
 //! come first (oldest first), so a low score never starves a study; then flagged studies,
-//! then by score, then studies without a draft by waiting time.
+//! then by score, then studies without a draft by waiting time. A draft made in shadow mode
+//! counts as none: its study is listed by waiting time, never hidden, with the AI state
+//! `shadow`, and its score orders nothing.
 //!
 //! The order is read as four segments, each one index scan in its own order, taken in turn
 //! until the page is full: one query sorting every study would cost ~180 ms at 100,000
@@ -33,7 +35,8 @@ pub struct WorklistRow {
     /// Modalities of the study's series, comma-separated.
     pub modalities: String,
     /// The study's lifecycle state: `queued`, `processing` (drafting), `drafted`, `failed`,
-    /// `out_of_scope`, or `receiving`/`stable` for a study being updated.
+    /// `out_of_scope`, or `receiving`/`stable` for a study being updated; `shadow` for one
+    /// drafted by a model version in shadow mode, whose draft is withheld.
     pub ai_state: String,
     pub failure_reason: Option<String>,
     pub draft_id: Option<i64>,
@@ -61,11 +64,13 @@ type Row = (
     bool,
 );
 
-/// The columns of a worklist line, over `studies s` and its current draft `d`.
+/// The columns of a worklist line, over `studies s` and its current shown draft `d`. A
+/// drafted study without one was drafted in shadow mode (its draft is joined out).
 const COLUMNS: &str = "SELECT s.study_uid, s.version, s.accession_number, s.study_description,
         (SELECT string_agg(DISTINCT se.modality, ',' ORDER BY se.modality)
          FROM series se WHERE se.study_uid = s.study_uid),
-        s.state::text, s.failure_reason,
+        CASE WHEN s.state = 'drafted' AND d.id IS NULL THEN 'shadow' ELSE s.state::text END,
+        s.failure_reason,
         d.id, d.triage_score, coalesce(d.triage_flag, false), d.review::text,
         extract(epoch FROM now() - s.first_received_at)::float8,
         s.first_received_at < $1";
@@ -83,27 +88,30 @@ const FILTERS: &str = "s.version >= 1
 const SEGMENTS: [(&str, &str, &str); 4] = [
     // Past the ageing cap, oldest first.
     (
-        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL",
+        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL
+             AND NOT d.shadow",
         "s.first_received_at < $1",
         "s.first_received_at",
     ),
     // Flagged drafts, highest score first.
     (
         "drafts d JOIN studies s ON s.study_uid = d.study_uid",
-        "d.superseded_at IS NULL AND d.triage_flag
+        "d.superseded_at IS NULL AND d.triage_flag AND NOT d.shadow
          AND s.first_received_at >= $1",
         "d.triage_score DESC NULLS LAST, s.first_received_at",
     ),
     // Other drafts, highest score first.
     (
         "drafts d JOIN studies s ON s.study_uid = d.study_uid",
-        "d.superseded_at IS NULL AND NOT d.triage_flag
+        "d.superseded_at IS NULL AND NOT d.triage_flag AND NOT d.shadow
          AND s.first_received_at >= $1",
         "d.triage_score DESC NULLS LAST, s.first_received_at",
     ),
-    // Studies without a draft yet (queued, drafting, failed, out of scope), oldest first.
+    // Studies without a shown draft (queued, drafting, failed, out of scope, drafted in
+    // shadow mode), oldest first.
     (
-        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL",
+        "studies s LEFT JOIN drafts d ON d.study_uid = s.study_uid AND d.superseded_at IS NULL
+             AND NOT d.shadow",
         "d.id IS NULL AND s.first_received_at >= $1",
         "s.first_received_at",
     ),

@@ -232,6 +232,7 @@ async fn a_later_version_supersedes_the_earlier_draft(pool: PgPool) {
     let DraftRecorded::Created {
         draft_id: second,
         superseded,
+        ..
     } = recorded
     else {
         panic!("not created")

@@ -97,7 +97,7 @@ async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
     );
     assert_eq!(
         store
-            .decide("4.1", first, &Decision::Accept, dr, "dr-a")
+            .decide("4.1", first, &Decision::Accept, dr, "dr-a", None)
             .await
             .unwrap(),
         Decided::Superseded
@@ -106,7 +106,7 @@ async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
     assert_ne!(first, second);
     assert_eq!(
         store
-            .decide("4.1", first, &Decision::Accept, dr, "dr-a")
+            .decide("4.1", first, &Decision::Accept, dr, "dr-a", None)
             .await
             .unwrap(),
         Decided::Superseded
@@ -116,21 +116,21 @@ async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
     };
     assert_eq!(
         store
-            .decide("4.1", second, &reject, dr, "dr-a")
+            .decide("4.1", second, &reject, dr, "dr-a", None)
             .await
             .unwrap(),
         Decided::Recorded
     );
     assert_eq!(
         store
-            .decide("4.1", second, &Decision::Accept, dr, "dr-a")
+            .decide("4.1", second, &Decision::Accept, dr, "dr-a", None)
             .await
             .unwrap(),
         Decided::AlreadyDecided("rejected".into())
     );
     assert_eq!(
         store
-            .decide("4.1", 999, &Decision::Accept, dr, "dr-a")
+            .decide("4.1", 999, &Decision::Accept, dr, "dr-a", None)
             .await
             .unwrap(),
         Decided::NoSuchDraft
@@ -200,7 +200,7 @@ async fn governance_counts_decisions_per_model_and_modality(pool: PgPool) {
     let decide = |i: usize, d: Decision| {
         let (uid, id) = drafts[i].clone();
         let store = store.clone();
-        async move { store.decide(&uid, id, &d, dr, "dr-a").await.unwrap() }
+        async move { store.decide(&uid, id, &d, dr, "dr-a", None).await.unwrap() }
     };
     decide(0, Decision::Accept).await;
     decide(
@@ -215,7 +215,7 @@ async fn governance_counts_decisions_per_model_and_modality(pool: PgPool) {
     decide(
         3,
         Decision::Reject {
-            reason: "hallucinated finding".into(),
+            reason: "not_present: hallucinated finding".into(),
         },
     )
     .await;
@@ -236,6 +236,6 @@ async fn governance_counts_decisions_per_model_and_modality(pool: PgPool) {
     assert_eq!(reasons.len(), 1);
     assert_eq!(
         (reasons[0].reason.as_str(), reasons[0].count),
-        ("hallucinated finding", 1)
+        ("not_present", 1)
     );
 }

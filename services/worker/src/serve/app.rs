@@ -276,6 +276,16 @@ async fn handle(context: Arc<Context>, publisher: Arc<Publisher>, delivery: Deli
                     }
                 }
             }
+            // Parked while drafting is off: nothing failed, so the attempt number stays.
+            (Some(message), Settle::Park) => match publisher.retry(&message, attempt).await {
+                Ok(()) => delivery.ack().await,
+                Err(e) => {
+                    warn!(error = %e, "could not park the study in the retry queue");
+                    delivery.requeue().await
+                }
+            },
+            // Never happens: only a decoded message is processed, and only processing parks.
+            (None, Settle::Park) => delivery.requeue().await,
             (_, Settle::Retry { reason } | Settle::DeadLetter { reason }) => {
                 match publisher.dead_letter_delivery(&delivery, &reason).await {
                     Ok(()) => delivery.ack().await,

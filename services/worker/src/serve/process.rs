@@ -1,7 +1,8 @@
-//! One study version, from its `study.ready` to its outcome in Postgres: start the attempt
-//! (or find the version already done), load exactly the version's objects from the archive,
-//! draft on a model thread, and record the draft, failure or out-of-scope verdict in one
-//! transaction. The result says how to settle the message; nothing here acks.
+//! One study version, from its `study.ready` to its outcome in Postgres: park it while
+//! drafting is switched off, start the attempt (or find the version already done), load
+//! exactly the version's objects from the archive, draft on a model thread, and record the
+//! draft, failure or out-of-scope verdict in one transaction. The result says how to settle
+//! the message; nothing here acks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ pub enum Settle {
     Retry { reason: String },
     /// Failed permanently (recorded where possible): send it to the dead-letter queue.
     DeadLetter { reason: String },
+    /// Drafting is switched off: send it to the retry queue with the same attempt number
+    /// (nothing failed), so it comes back after the retry delay and is looked at again.
+    Park,
 }
 
 /// What the broker says about a delivery, beside its message.
@@ -92,6 +96,13 @@ impl Context {
     ) -> Result<Settle, Transient> {
         let uid = message.study_uid.as_str();
         let version = message.study_version;
+        // The kill switch, read before anything is started: a parked study stays queued,
+        // with no attempt recorded, until drafting is switched on again.
+        if !self.store.drafting_enabled().await? {
+            info!("drafting is switched off; parking the study in the retry queue");
+            self.metrics.outcome("parked");
+            return Ok(Settle::Park);
+        }
         let start = self
             .store
             .start_job(&Attempt {

@@ -64,13 +64,19 @@ impl Context {
             DraftRecorded::Created {
                 draft_id,
                 superseded,
+                shadow,
             } => {
                 if draft.triage.as_ref().is_some_and(|t| t.flag) {
                     let recipe = format!("{:?}", draft.recipe).to_ascii_lowercase();
                     self.metrics
                         .count("radraft_worker_triage_flags_total", "recipe", &recipe, 1.0);
                 }
-                info!(draft_id, superseded = superseded.len(), "draft recorded");
+                info!(
+                    draft_id,
+                    superseded = superseded.len(),
+                    shadow,
+                    "draft recorded"
+                );
                 self.metrics.outcome("drafted");
             }
             DraftRecorded::AlreadyDone(outcome) => {
