@@ -1,6 +1,7 @@
 //! A gateway running in-process on free ports, with its own database, archive and queues.
 //! The parts outlive one gateway, so a test can stop it and start another on the same state.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,6 +31,11 @@ pub struct Options {
     pub max_instance_bytes: u64,
     pub allowed_calling_aes: AllowedAes,
     pub orthanc: Option<OrthancConfig>,
+    /// Instead of the setup's database and the shared broker (a proxy's URL, say).
+    pub database_url: Option<String>,
+    pub amqp_url: Option<String>,
+    /// Any other setting, applied last.
+    pub tune: Option<fn(&mut GatewayConfig)>,
 }
 
 impl Default for Options {
@@ -39,6 +45,9 @@ impl Default for Options {
             max_instance_bytes: 64 << 20,
             allowed_calling_aes: AllowedAes::Only(vec![SENDER_AE.into(), "ORTHANC".into()]),
             orthanc: None,
+            database_url: None,
+            amqp_url: None,
+            tune: None,
         }
     }
 }
@@ -75,20 +84,25 @@ impl Setup {
     }
 
     pub async fn start(&self, options: Options) -> Running {
-        let config = GatewayConfig {
-            database_url: self.db.url.clone(),
-            amqp_url: amqp_url(),
-            queue_prefix: self.topology.exchange.clone(),
-            retry_delay: Duration::from_millis(self.topology.retry_delay_ms.into()),
-            ae_title: AE_TITLE.into(),
-            dimse_addr: "127.0.0.1:0".parse().unwrap(),
-            http_addr: "127.0.0.1:0".parse().unwrap(),
-            allowed_calling_aes: options.allowed_calling_aes,
-            archive_dir: PathBuf::from(self.archive.path()),
-            quiet_period: options.quiet_period,
-            max_instance_bytes: options.max_instance_bytes,
-            orthanc: options.orthanc,
-        };
+        // Every setting not named here keeps its default.
+        let mut config = GatewayConfig::from_vars(HashMap::new()).expect("default config");
+        config.database_url = options.database_url.unwrap_or_else(|| self.db.url.clone());
+        config.amqp_url = options.amqp_url.unwrap_or_else(amqp_url);
+        config.queue_prefix = self.topology.exchange.clone();
+        config.retry_delay = Duration::from_millis(self.topology.retry_delay_ms.into());
+        config.ae_title = AE_TITLE.into();
+        config.dimse_addr = "127.0.0.1:0".parse().unwrap();
+        config.http_addr = "127.0.0.1:0".parse().unwrap();
+        config.allowed_calling_aes = options.allowed_calling_aes;
+        config.archive_dir = PathBuf::from(self.archive.path());
+        config.quiet_period = options.quiet_period;
+        config.max_instance_bytes = options.max_instance_bytes;
+        config.orthanc = options.orthanc;
+        // Short enough for `Running::stop`; tests of the drain set their own.
+        config.drain_grace = Duration::from_secs(5);
+        if let Some(tune) = options.tune {
+            tune(&mut config);
+        }
         let app = App::build(config).await.expect("gateway starts");
         let dimse_port = app.dimse_addr().unwrap().port();
         let http_port = app.http_addr().unwrap().port();

@@ -68,3 +68,30 @@ pub fn failure_reasons(body: &serde_json::Value) -> Vec<u64> {
 pub fn stored_count(body: &serde_json::Value) -> usize {
     body["00081199"]["Value"].as_array().map_or(0, Vec::len)
 }
+
+/// One FailedSOPSequence item: FailureReason, ReferencedSOPClassUID, ReferencedSOPInstanceUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: u64,
+    pub sop_class: Option<String>,
+    pub sop_instance: Option<String>,
+}
+
+/// The items of a response's FailedSOPSequence.
+pub fn failures(body: &serde_json::Value) -> Vec<Failure> {
+    let text =
+        |item: &serde_json::Value, tag: &str| item[tag]["Value"][0].as_str().map(str::to_owned);
+    body["00081198"]["Value"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| Failure {
+                    reason: i["00081197"]["Value"][0].as_u64().unwrap_or_default(),
+                    sop_class: text(i, "00081150"),
+                    sop_instance: text(i, "00081155"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

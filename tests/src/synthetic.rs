@@ -81,8 +81,11 @@ pub fn encode_file(
     bytes
 }
 
-/// Writes a one-slice 8x8 CT study of its own (study UID ending in `.77.{n}`) to `dir`;
-/// `pixel_bytes` other than 128 makes its pixel data too short or too long to decode.
+/// Writes a one-slice 8x8 CT study of its own (study UID ending in `.77.{n}`) to `dir`.
+/// `pixel_bytes` 128 gives a good slice; any other value a slice the gateway admits but
+/// the worker cannot decode: 32-bit samples, which no decoder takes, with the 256 bytes its
+/// description needs. (Pixel data whose length does not match the description, as this
+/// gave before, is refused at the gateway since issue 12.)
 pub fn one_slice_ct_study(dir: &Path, n: u32, pixel_bytes: usize) -> PathBuf {
     let study = format!("1.2.826.0.1.3680043.10.1234.77.{n}");
     let sop = format!("{study}.1.1");
@@ -94,11 +97,22 @@ pub fn one_slice_ct_study(dir: &Path, n: u32, pixel_bytes: usize) -> PathBuf {
         VR::UI,
         format!("{study}.1").into(),
     );
-    put(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::from(vec![0_u8; pixel_bytes]),
-    );
+    if pixel_bytes == 128 {
+        put(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::from(vec![0_u8; pixel_bytes]),
+        );
+    } else {
+        put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32_u16));
+        put(tags::BITS_STORED, VR::US, PrimitiveValue::from(32_u16));
+        put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(31_u16));
+        put(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::from(vec![0_u8; 256]),
+        );
+    }
     let path = dir.join(format!("ct-{n}.dcm"));
     std::fs::write(&path, encode_file(object, CT_IMAGE_STORAGE, &sop)).unwrap();
     path

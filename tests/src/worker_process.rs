@@ -93,23 +93,36 @@ impl WorkerProcess {
 
     /// SIGTERM, then waits up to `timeout` for the exit.
     pub fn terminate(mut self, timeout: Duration) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "worker did not stop within {timeout:?}:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        sigterm(&self.child);
+        let log = self.log.clone();
+        wait_for_exit(&mut self.child, timeout, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        })
+    }
+}
+
+/// Sends SIGTERM to `child`.
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits up to `timeout` for `child` to exit, failing with its `log` if it does not.
+pub fn wait_for_exit(child: &mut Child, timeout: Duration, log: impl Fn() -> String) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
         }
+        assert!(
+            Instant::now() < deadline,
+            "process did not stop within {timeout:?}:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

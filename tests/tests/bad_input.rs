@@ -57,8 +57,12 @@ async fn malformed_c_stores_get_failure_statuses_and_leave_nothing_behind() {
     )
     .await;
     assert_eq!(not_dicom.status, 0xC000, "{not_dicom:?}");
+    // Read as an element header, the text declares a 544 MB value ("not " as a length):
+    // refused as the header is read, before anything is allocated for it.
     assert!(
-        not_dicom.comment.contains("not a readable DICOM object"),
+        not_dicom
+            .comment
+            .contains("element (6874,7369) declares 544501614 bytes"),
         "{not_dicom:?}"
     );
 
@@ -188,6 +192,28 @@ async fn bad_stow_requests_get_specific_4xx_answers() {
     assert_eq!(
         stow::failure_reasons(&response.body),
         [0xC000, 0xC000, 0xA900, 0x0122]
+    );
+    // Each failure names the SOP class and instance wherever they could be read (from the
+    // file meta group when the data set itself is unreadable); plain text names nothing.
+    let referenced: Vec<(Option<String>, Option<String>)> = stow::failures(&response.body)
+        .into_iter()
+        .map(|f| (f.sop_class, f.sop_instance))
+        .collect();
+    let fixture_uid = dicom_object::from_reader(&whole[128..])
+        .unwrap()
+        .meta()
+        .media_storage_sop_instance_uid()
+        .trim_end_matches('\0')
+        .to_owned();
+    let named = |class: &str, instance: &str| (Some(class.to_owned()), Some(instance.to_owned()));
+    assert_eq!(
+        referenced,
+        [
+            (None, None),
+            named(CT_IMAGE_STORAGE, &fixture_uid),
+            named(CT_IMAGE_STORAGE, sop),
+            named(BASIC_TEXT_SR, sop),
+        ]
     );
     let warning = response.warning.expect("a Warning header says why");
     assert!(

@@ -20,6 +20,8 @@ async fn a_stable_study_in_orthanc_is_pulled_and_announced() {
             username: Some(orthanc::USER.into()),
             password: Some(orthanc::PASSWORD.to_owned().into()),
             poll_interval: Duration::from_millis(200),
+            timeout: Duration::from_secs(10),
+            download_timeout: Duration::from_secs(60),
         }),
         ..Options::default()
     };

@@ -26,6 +26,14 @@ impl ArchiveKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The SOP instance UID a key built by [`ArchiveKey::for_instance`] names, read back
+    /// from its file name (`{sop}-{hash prefix}.dcm`).
+    pub fn sop_instance_uid(&self) -> Option<&str> {
+        let name = self.0.rsplit('/').next()?;
+        let (sop, _) = name.strip_suffix(".dcm")?.rsplit_once('-')?;
+        Some(sop)
+    }
 }
 
 impl fmt::Display for ArchiveKey {
@@ -46,6 +54,11 @@ mod tests {
         let b =
             ArchiveKey::for_instance(&uid("1.2"), &uid("1.2.3"), &uid("1.2.3.4"), &"b".repeat(64));
         assert_eq!(a.as_str(), "1.2/1.2.3/1.2.3.4-aaaaaaaaaaaaaaaa.dcm");
+        assert_eq!(a.sop_instance_uid(), Some("1.2.3.4"));
+        assert_eq!(
+            ArchiveKey::from_stored("x/y.dcm".into()).sop_instance_uid(),
+            None
+        );
         assert_ne!(a, b);
     }
 }

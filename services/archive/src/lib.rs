@@ -3,14 +3,17 @@
 //! Objects are addressed by an [`ArchiveKey`] derived from their UIDs and content hash, so
 //! identical bytes always land on the same key and different bytes never overwrite each other.
 
+mod durable;
 mod key;
 mod local;
+mod sweep;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use key::ArchiveKey;
 pub use local::LocalArchive;
+pub use sweep::StaleFiles;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -26,6 +29,12 @@ pub enum ArchiveError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not list archive folder {path}")]
+    Scan {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("could not delete archive object {key}")]
     Delete {
         key: String,
@@ -36,7 +45,7 @@ pub enum ArchiveError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// What a `put` did, so a caller that fails later knows whether to roll the write back.
+/// What a `put` did: wrote the object, or found identical bytes already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Put {
     Created,
@@ -46,9 +55,11 @@ pub enum Put {
 /// A place to keep objects durably. `put` returns only once the bytes are on stable storage.
 #[async_trait]
 pub trait Archive: Send + Sync + std::fmt::Debug {
-    /// Stores `bytes` under `key`. Storing the same bytes again is a no-op.
+    /// Stores `bytes` under `key`. Storing the same bytes again writes nothing (the local
+    /// archive refreshes the file's time, so its orphan sweep leaves it alone).
     async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<Put, ArchiveError>;
     async fn get(&self, key: &ArchiveKey) -> Result<Vec<u8>, ArchiveError>;
-    /// Removes an object; used to roll back a write whose database row could not be committed.
+    /// Removes an object. Ingest never calls it on a failed index write: an identical send
+    /// may have committed a row naming the same object; orphans are swept instead.
     async fn delete(&self, key: &ArchiveKey) -> Result<(), ArchiveError>;
 }

@@ -1,22 +1,32 @@
-//! The local-filesystem archive: write to a temporary file, fsync, rename, fsync the folder.
+//! The local-filesystem archive: write to a temporary file, fsync, rename, fsync the folder
+//! (and, for a new folder, its parent; see `durable`).
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::durable::{self, DurableDirs};
 use crate::{Archive, ArchiveError, ArchiveKey, Put};
 
 #[derive(Debug, Clone)]
 pub struct LocalArchive {
     root: PathBuf,
+    dirs: Arc<DurableDirs>,
 }
 
 impl LocalArchive {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            dirs: Arc::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     pub fn path_of(&self, key: &ArchiveKey) -> PathBuf {
@@ -24,36 +34,12 @@ impl LocalArchive {
     }
 }
 
-/// Durably writes `bytes` to `path`. A crash leaves either no file or the whole file,
-/// never a torn one, because the rename is atomic and happens after the data is synced.
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<Put> {
-    if path.exists() {
-        // Keys embed the content hash, so an existing file already holds these bytes.
-        return Ok(Put::AlreadyPresent);
-    }
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "archive path has no parent"))?;
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4()));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map(|()| Put::Created)
-}
-
 #[async_trait]
 impl Archive for LocalArchive {
     async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<Put, ArchiveError> {
         let path = self.path_of(key);
-        tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+        let (dirs, root) = (Arc::clone(&self.dirs), self.root.clone());
+        tokio::task::spawn_blocking(move || durable::write(&dirs, &root, &path, &bytes))
             .await?
             .map_err(|source| ArchiveError::Write {
                 key: key.to_string(),
@@ -119,7 +105,7 @@ mod tests {
         assert_eq!(archive.get(&k).await.unwrap(), b"DICM bytes");
 
         let folder = archive.path_of(&k).parent().unwrap().to_path_buf();
-        let names: Vec<_> = fs::read_dir(&folder)
+        let names: Vec<_> = std::fs::read_dir(&folder)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

@@ -1,29 +1,31 @@
-//! Start-up and the run loop: connect, migrate, declare the broker topology, bind the
-//! listeners, then serve every door until shutdown.
+//! Start-up and the run loop: connect to Postgres, migrate, bind the listeners, then serve
+//! every door until shutdown, and drain. The broker is not needed to start: the announcer
+//! connects when it can, and ingest never waits for it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use radraft_archive::LocalArchive;
-use radraft_queue::{Publisher, QueueError, Topology};
-use radraft_store::{Store, StoreError};
+use radraft_queue::Topology;
+use radraft_store::{PoolSettings, Store, StoreError};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::announce::Announcer;
+use crate::announce::{Announcer, Settler};
 use crate::config::{AllowedAes, GatewayConfig};
 use crate::dimse::{self, DimseContext};
+use crate::drain::Drain;
 use crate::ingest::Ingestor;
-use crate::orthanc::OrthancFollower;
+use crate::orthanc::{OrthancError, OrthancFollower};
 use crate::stow;
+use crate::sweep::Sweeper;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("database is not usable")]
     Store(#[from] StoreError),
-    #[error("broker is not usable")]
-    Queue(#[from] QueueError),
     #[error("could not listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -36,19 +38,22 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not set up the Orthanc connector")]
+    Orthanc(#[from] OrthancError),
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("HTTP server failed")]
 pub struct RunError(#[from] std::io::Error);
 
-/// A gateway that has connected everything and bound its ports, ready to run.
+/// A gateway that has connected to Postgres and bound its ports, ready to run.
 #[derive(Debug)]
 pub struct App {
     config: GatewayConfig,
     store: Store,
+    archive: LocalArchive,
     ingestor: Ingestor,
-    publisher: Publisher,
+    orthanc: Option<OrthancFollower>,
     topology: Topology,
     dimse_listener: TcpListener,
     http_listener: TcpListener,
@@ -60,14 +65,28 @@ impl App {
             path: config.archive_dir.display().to_string(),
             source,
         })?;
-        let store = Store::connect(&config.database_url).await?;
+        let pool = PoolSettings {
+            acquire_timeout: config.database_acquire_timeout,
+            ..PoolSettings::default()
+        };
+        let store = Store::connect_with(&config.database_url, pool).await?;
         store.migrate().await?;
         let topology =
             Topology::with_prefix(&config.queue_prefix).with_retry_delay(config.retry_delay);
-        let connection = radraft_queue::connect(&config.amqp_url).await?;
-        let publisher = Publisher::open(&connection, &topology).await?;
-        let archive = Arc::new(LocalArchive::new(&config.archive_dir));
-        let ingestor = Ingestor::new(archive, store.clone(), config.max_instance_bytes);
+        let archive = LocalArchive::new(&config.archive_dir);
+        let ingestor = Ingestor::new(
+            Arc::new(archive.clone()),
+            store.clone(),
+            config.max_instance_bytes,
+        );
+        let orthanc = match &config.orthanc {
+            Some(orthanc) => Some(OrthancFollower::new(
+                orthanc.clone(),
+                ingestor.clone(),
+                store.clone(),
+            )?),
+            None => None,
+        };
         let dimse_listener = bind(config.dimse_addr).await?;
         let http_listener = bind(config.http_addr).await?;
         if config.allowed_calling_aes == AllowedAes::Any {
@@ -78,8 +97,9 @@ impl App {
         Ok(Self {
             config,
             store,
+            archive,
             ingestor,
-            publisher,
+            orthanc,
             topology,
             dimse_listener,
             http_listener,
@@ -94,13 +114,13 @@ impl App {
         self.http_listener.local_addr()
     }
 
+    /// Serves until `shutdown` is cancelled, then drains: no new associations or
+    /// requests, open ones get the configured grace period, then are cut.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RunError> {
-        info!(
-            ae_title = %self.config.ae_title,
-            dimse = ?self.dimse_listener.local_addr().ok(),
-            http = ?self.http_listener.local_addr().ok(),
-            "gateway listening"
-        );
+        if let (Ok(dimse_addr), Ok(http_addr)) = (self.dimse_addr(), self.http_addr()) {
+            info!(ae_title = %self.config.ae_title, %dimse_addr, %http_addr, "gateway listening");
+        }
+        let drain = Drain::new(shutdown, self.config.drain_grace);
         let dimse_context = Arc::new(DimseContext {
             ingestor: self.ingestor.clone(),
             ae_title: self.config.ae_title.clone(),
@@ -110,25 +130,51 @@ impl App {
         tasks.spawn(dimse::serve(
             self.dimse_listener,
             dimse_context,
-            shutdown.clone(),
+            drain.stop.clone(),
+            drain.abort.clone(),
         ));
+        let settled = Arc::new(Notify::new());
+        let settler = Settler {
+            store: self.store.clone(),
+            quiet_period: self.config.quiet_period,
+            settled: Arc::clone(&settled),
+        };
+        tasks.spawn(drain.bounded(settler.run(drain.stop.clone())));
         let announcer = Announcer {
             store: self.store.clone(),
             amqp_url: self.config.amqp_url.clone(),
             topology: self.topology,
             quiet_period: self.config.quiet_period,
+            publish_timeout: self.config.publish_timeout,
+            settled,
         };
-        tasks.spawn(announcer.run(self.publisher, shutdown.clone()));
-        if let Some(orthanc) = self.config.orthanc {
-            let follower = OrthancFollower::new(orthanc, self.ingestor.clone(), self.store.clone());
-            tasks.spawn(follower.run(shutdown.clone()));
+        tasks.spawn(drain.bounded(announcer.run(drain.stop.clone())));
+        let sweeper = Sweeper {
+            archive: self.archive,
+            store: self.store.clone(),
+            grace: self.config.orphan_grace,
+            interval: self.config.sweep_interval,
+        };
+        tasks.spawn(drain.bounded(sweeper.run(drain.stop.clone())));
+        if let Some(follower) = self.orthanc {
+            tasks.spawn(drain.bounded(follower.run(drain.stop.clone())));
         }
-        let http_shutdown = shutdown.clone();
-        let served = axum::serve(self.http_listener, stow::router(self.ingestor))
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await;
-        shutdown.cancel();
+        let stop = drain.stop.clone();
+        let http = axum::serve(
+            self.http_listener,
+            // The client's address reaches the handlers, for logging refusals.
+            stow::router(self.ingestor).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+        let served = tokio::select! {
+            served = http => served,
+            () = drain.abort.cancelled() => Ok(()),
+        };
+        // The HTTP server may also have failed on its own: stop the rest then too.
+        drain.stop.cancel();
         while tasks.join_next().await.is_some() {}
+        drain.finish();
+        info!("gateway stopped");
         served.map_err(RunError)
     }
 }

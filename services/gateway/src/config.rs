@@ -28,6 +28,19 @@ pub struct GatewayConfig {
     /// How long a study must receive nothing before it counts as complete.
     pub quiet_period: Duration,
     pub max_instance_bytes: u64,
+    /// How long the announcer waits for the broker (connect, publisher confirm) before it
+    /// gives up, closes the connection and retries; claims are leased for twice this.
+    pub publish_timeout: Duration,
+    /// How long a query may wait for a database connection: while Postgres is down, the
+    /// time a sender waits before it is answered "out of resources".
+    pub database_acquire_timeout: Duration,
+    /// On SIGTERM: how long open associations and HTTP requests may take to finish before
+    /// they are cut.
+    pub drain_grace: Duration,
+    /// An archive file no index row names is removed once untouched for this long.
+    pub orphan_grace: Duration,
+    /// How often the archive is swept for such files.
+    pub sweep_interval: Duration,
     pub orthanc: Option<OrthancConfig>,
 }
 
@@ -73,6 +86,10 @@ pub struct OrthancConfig {
     pub username: Option<String>,
     pub password: Option<SecretString>,
     pub poll_interval: Duration,
+    /// Connect timeout, idle-read timeout and total time of each API request.
+    pub timeout: Duration,
+    /// Total time allowed to download one instance.
+    pub download_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +114,10 @@ impl GatewayConfig {
                 .optional::<String>("ORTHANC__PASSWORD")
                 .map(SecretString::from),
             poll_interval: Duration::from_millis(env.get("ORTHANC__POLL_MS", 1000)),
+            timeout: Duration::from_millis(env.get("ORTHANC__TIMEOUT_MS", 30_000)),
+            download_timeout: Duration::from_millis(
+                env.get("ORTHANC__DOWNLOAD_TIMEOUT_MS", 600_000),
+            ),
         });
         let config = Self {
             database_url: env
@@ -111,6 +132,13 @@ impl GatewayConfig {
             archive_dir: env.get("ARCHIVE_DIR", PathBuf::from("var/archive")),
             quiet_period: Duration::from_millis(env.get("QUIET_PERIOD_MS", 30_000)),
             max_instance_bytes: env.get("MAX_INSTANCE_BYTES", 1 << 30),
+            publish_timeout: Duration::from_millis(env.get("PUBLISH_TIMEOUT_MS", 10_000)),
+            database_acquire_timeout: Duration::from_millis(
+                env.get("DATABASE_ACQUIRE_TIMEOUT_MS", 5_000),
+            ),
+            drain_grace: Duration::from_millis(env.get("DRAIN_GRACE_MS", 30_000)),
+            orphan_grace: Duration::from_millis(env.get("ORPHAN_GRACE_MS", 3_600_000)),
+            sweep_interval: Duration::from_millis(env.get("SWEEP_INTERVAL_MS", 3_600_000)),
             orthanc,
         };
         config.validate(&mut env);
@@ -149,6 +177,30 @@ impl GatewayConfig {
         if self.max_instance_bytes == 0 {
             env.problem(format!("{ENV_PREFIX}MAX_INSTANCE_BYTES must be above 0"));
         }
+        for (name, value) in [
+            ("PUBLISH_TIMEOUT_MS", self.publish_timeout),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout),
+            ("SWEEP_INTERVAL_MS", self.sweep_interval),
+        ] {
+            if value.is_zero() {
+                env.problem(format!("{ENV_PREFIX}{name} must be above 0"));
+            }
+        }
+        // A file is written before its row is committed, and the commit may wait up to the
+        // acquire timeout for a connection: a shorter grace could sweep a file whose row is
+        // about to land.
+        if self.orphan_grace <= 2 * self.database_acquire_timeout {
+            env.problem(format!(
+                "{ENV_PREFIX}ORPHAN_GRACE_MS must be over twice DATABASE_ACQUIRE_TIMEOUT_MS"
+            ));
+        }
+        if let Some(orthanc) = &self.orthanc
+            && (orthanc.timeout.is_zero() || orthanc.download_timeout.is_zero())
+        {
+            env.problem(format!(
+                "{ENV_PREFIX}ORTHANC__TIMEOUT_MS and ORTHANC__DOWNLOAD_TIMEOUT_MS must be above 0"
+            ));
+        }
     }
 }
 
@@ -169,6 +221,20 @@ mod tests {
         assert_eq!(config.ae_title, "RADRAFT");
         assert_eq!(config.quiet_period, Duration::from_secs(30));
         assert!(config.orthanc.is_none());
+        assert_eq!(config.drain_grace, Duration::from_secs(30));
+        assert_eq!(config.publish_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_orphan_grace_within_the_acquire_timeout_is_refused() {
+        let err = GatewayConfig::from_vars(vars(&[
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "5000"),
+            ("ORPHAN_GRACE_MS", "9000"),
+            ("PUBLISH_TIMEOUT_MS", "0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.to_string().contains("ORPHAN_GRACE_MS"));
     }
 
     #[test]

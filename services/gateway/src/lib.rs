@@ -7,10 +7,14 @@ mod api_error;
 mod app;
 pub mod config;
 mod dimse;
+mod drain;
 pub mod ingest;
+pub mod inspect;
 mod orthanc;
 mod stow;
+mod sweep;
 
 pub use app::{App, RunError, StartError};
 pub use config::GatewayConfig;
-pub use orthanc::OrthancFollower;
+pub use orthanc::{OrthancError, OrthancFollower};
+pub use sweep::{Sweeper, Swept};

@@ -1,7 +1,9 @@
-//! `radraft-gateway`: reads its configuration from the environment and runs until Ctrl-C.
+//! `radraft-gateway`: reads its configuration from the environment and runs until SIGTERM
+//! or Ctrl-C, then drains (see `RADRAFT_GATEWAY__DRAIN_GRACE_MS`).
 
 use anyhow::Context;
 use radraft_gateway::{App, GatewayConfig};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -14,13 +16,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = GatewayConfig::from_env()?;
+    // Installed before start-up, so a SIGTERM during it is not the default (immediate) exit.
+    let mut terminate = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
     let app = App::build(config)
         .await
         .context("gateway could not start")?;
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
         on_signal.cancel();
     });
     app.run(shutdown)

@@ -1,18 +1,23 @@
 //! DICOMweb STOW-RS: `POST /dicom-web/studies` with a `multipart/related` body of
 //! `application/dicom` parts (PS3.18 §10.5). Each part goes through the same ingest path
-//! as C-STORE; the response lists what was stored and what failed, and why.
+//! as C-STORE; the response lists what was stored and what failed, and why, each failure
+//! naming the SOP class and instance where they could be read. Every refusal is logged
+//! with its reason and the client's address.
 
-use axum::Router;
+use std::net::SocketAddr;
+
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::connect_info::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use serde_json::{Value, json};
 use tracing::warn;
 
 use crate::api_error::ApiError;
-use crate::ingest::{IngestError, Ingestor, Origin, Source};
+use crate::ingest::{IngestError, Ingestor, Origin, Source, declared_uids};
 
 const DICOM_JSON: &str = "application/dicom+json";
 
@@ -23,12 +28,31 @@ pub fn router(ingestor: Ingestor) -> Router {
         .with_state(ingestor)
 }
 
+/// The client's address, when the server was started with connection info (the gateway
+/// always is; a router under test may not be).
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
 async fn store_instances(
     State(ingestor): State<Ingestor>,
+    peer: Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let boundary = multipart_boundary(&headers)?;
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    let result = store_parts(&ingestor, peer, &headers, body).await;
+    if let Err(error) = &result {
+        warn!(peer = %client(peer), ?error, "refused STOW-RS request");
+    }
+    result
+}
+
+async fn store_parts(
+    ingestor: &Ingestor,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let boundary = multipart_boundary(headers)?;
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().per_field(ingestor.max_instance_bytes()));
     let mut multipart =
@@ -37,20 +61,24 @@ async fn store_instances(
         source: Source::Stow,
         calling_ae: None,
     };
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        peer,
+        ..Outcome::default()
+    };
     while let Some(part) = multipart.next_field().await.map_err(multipart_error)? {
         if let Some(kind) = part.content_type()
             && kind.essence_str() != "application/dicom"
         {
-            outcome.failed(&IngestError::NotDicom {
+            let error = IngestError::NotDicom {
                 reason: format!("part has content type {kind}, expected application/dicom"),
-            });
+            };
+            outcome.failed(&error, (None, None));
             continue;
         }
         let bytes = part.bytes().await.map_err(multipart_error)?;
-        match ingestor.ingest_file(bytes, &origin).await {
+        match ingestor.ingest_file(bytes.clone(), &origin).await {
             Ok(stored) => outcome.stored(&stored.sop_class_uid, &stored.sop_instance_uid),
-            Err(error) if error.is_sender_fault() => outcome.failed(&error),
+            Err(error) if error.is_sender_fault() => outcome.failed(&error, declared_uids(&bytes)),
             Err(error) => {
                 warn!(%error, code = error.code(), "STOW-RS part could not be stored");
                 return Err(ApiError::unavailable());
@@ -58,6 +86,11 @@ async fn store_instances(
         }
     }
     outcome.into_response()
+}
+
+/// The client's address for a log line.
+fn client(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "unknown".to_owned(), |addr| addr.to_string())
 }
 
 /// Extracts the boundary of a `multipart/related; type="application/dicom"` request.
@@ -114,6 +147,7 @@ fn multipart_error(error: multer::Error) -> ApiError {
 /// The STOW-RS response: ReferencedSOPSequence and FailedSOPSequence (PS3.18 §10.5.3).
 #[derive(Default)]
 struct Outcome {
+    peer: Option<SocketAddr>,
     referenced: Vec<Value>,
     failed: Vec<Value>,
     reasons: Vec<String>,
@@ -127,10 +161,35 @@ impl Outcome {
         }));
     }
 
-    fn failed(&mut self, error: &IngestError) {
+    /// Records a refused part; `(sop_class, sop_instance)` are the UIDs it declared, where
+    /// they could be read.
+    fn failed(
+        &mut self,
+        error: &IngestError,
+        (sop_class, sop_instance): (Option<String>, Option<String>),
+    ) {
         let part = self.referenced.len() + self.failed.len() + 1;
-        self.failed
-            .push(json!({ "00081197": { "vr": "US", "Value": [error.stow_failure_reason()] } }));
+        warn!(
+            peer = %client(self.peer),
+            part,
+            code = error.code(),
+            %error,
+            // A valid UID (checked when read) or nothing: safe to print as it is.
+            sop_instance_uid = sop_instance.as_deref().unwrap_or("unknown"),
+            "refused STOW-RS part"
+        );
+        let mut item = serde_json::Map::new();
+        if let Some(uid) = sop_class {
+            item.insert("00081150".into(), json!({ "vr": "UI", "Value": [uid] }));
+        }
+        if let Some(uid) = sop_instance {
+            item.insert("00081155".into(), json!({ "vr": "UI", "Value": [uid] }));
+        }
+        item.insert(
+            "00081197".into(),
+            json!({ "vr": "US", "Value": [error.stow_failure_reason()] }),
+        );
+        self.failed.push(Value::Object(item));
         self.reasons
             .push(format!("part {part}: {} ({error})", error.code()));
     }

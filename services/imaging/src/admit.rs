@@ -13,7 +13,8 @@ use crate::object::Instance;
 pub(crate) fn admit(instance: &Instance, max_samples: u64) -> Result<(), ImagingError> {
     check_size(instance, max_samples)?;
     check_transfer_syntax(instance)?;
-    crate::guard::check_rle_headers(instance).map_err(|message| decode_error(instance, message))?;
+    radraft_dicom_guard::check_rle_headers(&instance.object, instance.transfer_syntax())
+        .map_err(|message| decode_error(instance, message))?;
     crate::stream_guard::check_stream_headers(instance)
 }
 

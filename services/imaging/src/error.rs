@@ -14,7 +14,7 @@ pub enum ImagingError {
     OpenFile {
         path: PathBuf,
         #[source]
-        source: Box<dicom_object::ReadError>,
+        source: Box<radraft_dicom_guard::GuardError>,
     },
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
@@ -39,7 +39,7 @@ pub enum ImagingError {
     #[error("cannot parse DICOM bytes: {source}")]
     ParseBytes {
         #[source]
-        source: Box<dicom_object::ReadError>,
+        source: Box<radraft_dicom_guard::GuardError>,
     },
     /// The object has no Pixel Data (7FE0,0010).
     #[error("no pixel data")]

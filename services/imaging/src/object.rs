@@ -5,6 +5,7 @@ use std::path::Path;
 
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
+use radraft_dicom_guard::{GuardError, Limits};
 
 use crate::error::ImagingError;
 
@@ -44,17 +45,26 @@ pub fn open_path(path: &Path) -> Result<Instance, ImagingError> {
     })
 }
 
-/// Parses a Part 10 object from memory (preamble optional).
+/// Parses a Part 10 object from memory (preamble optional) through the shared guarded
+/// reader: every declared length checked before dicom-parser allocates, a deflated data set's
+/// inflated size capped (`MAX_INFLATED_BYTES`), nesting bounded.
 pub fn open_bytes(bytes: &[u8]) -> Result<Instance, ImagingError> {
-    // Skip the preamble ourselves when "DICM" sits at 128, and only then: dicom-object,
-    // left to detect a preamble, would skip a second 128 bytes when the body has "DICM" at
-    // 128 too, parsing bytes the meta guard never saw (a 2.5 GB value found by fuzzing).
-    let body = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        &bytes[128..]
-    } else {
-        bytes
-    };
-    let object = crate::parse::read_object(body)?;
+    let object =
+        radraft_dicom_guard::read_file(bytes, &Limits::default()).map_err(|error| match error {
+            GuardError::DeclaredLength {
+                tag,
+                length,
+                remaining,
+            } => ImagingError::DeclaredLength {
+                tag,
+                length,
+                remaining,
+            },
+            GuardError::InflatedTooLarge { limit } => ImagingError::InflatedTooLarge { limit },
+            other => ImagingError::ParseBytes {
+                source: Box::new(other),
+            },
+        })?;
     Ok(Instance::new(object))
 }
 

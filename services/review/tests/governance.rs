@@ -6,118 +6,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-use std::time::Duration;
+mod common;
 
+use std::collections::HashMap;
+
+use common::{Service, serve, start};
 use radraft_review::config::ReviewConfig;
-use radraft_review::{App, users};
-use radraft_store::{Attempt, JobStart, NewDraft, NewInstance, Store};
+use radraft_store::testing::drafted_study;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::json;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
-const PASSWORD: &str = "a long enough password";
 const TOKEN: &str = "prometheus-scrape-token-0123456789";
-
-struct Service {
-    base: String,
-    client: reqwest::Client,
-    shutdown: CancellationToken,
-    store: Store,
-}
-
-/// A service with a user of each role on a fresh database.
-async fn start(pool: PgPool, metrics_token: Option<&str>) -> Service {
-    let store = Store::from_pool(pool);
-    for (name, role) in [
-        ("dr-rad", "radiologist"),
-        ("vera", "viewer"),
-        ("ada", "admin"),
-    ] {
-        users::add(&store, name, name, role, PASSWORD, "test")
-            .await
-            .unwrap();
-    }
-    serve(store, metrics_token).await
-}
-
-async fn serve(store: Store, metrics_token: Option<&str>) -> Service {
-    let mut vars = HashMap::from([
-        (
-            "RADRAFT_REVIEW__HTTP_ADDR".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-        (
-            "RADRAFT_REVIEW__SECURE_COOKIES".to_owned(),
-            "false".to_owned(),
-        ),
-    ]);
-    if let Some(token) = metrics_token {
-        vars.insert("RADRAFT_REVIEW__METRICS_TOKEN".into(), token.into());
-    }
-    let app = App::with_store(store.clone(), ReviewConfig::from_vars(vars).unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", app.http_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move { app.run(token).await.unwrap() });
-    let client = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    Service {
-        base,
-        client,
-        shutdown,
-        store,
-    }
-}
+const METRICS: [(&str, &str); 1] = [("METRICS_TOKEN", TOKEN)];
 
 impl Service {
-    /// Signs in; returns the session cookie and the session's CSRF token.
-    async fn session(&self, username: &str) -> (String, String) {
-        let response = self
-            .client
-            .post(format!("{}/login", self.base))
-            .form(&[("username", username), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let me: serde_json::Value = self.get("/api/me", &cookie).await.json().await.unwrap();
-        (cookie, me["csrf_token"].as_str().unwrap().to_owned())
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> StatusCode {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
-
     async fn scrape(&self, token: Option<&str>) -> (StatusCode, String) {
         let mut request = self.client.get(format!("{}/metrics", self.base));
         if let Some(token) = token {
@@ -127,63 +30,9 @@ impl Service {
         (response.status(), response.text().await.unwrap())
     }
 
-    /// A settled CR study drafted (flagged) by `model` revision `r1`; returns the draft id.
+    /// A settled CR study drafted (flagged) by `model`; returns the draft id.
     async fn drafted(&self, uid: &str, model: &str) -> String {
-        let store = &self.store;
-        store
-            .record_instance(&NewInstance {
-                study_uid: uid.into(),
-                series_uid: format!("{uid}.1"),
-                sop_instance_uid: format!("{uid}.1.1"),
-                sop_class_uid: "1.2.840.10008.5.1.4.1.1.1".into(),
-                modality: Some("CR".into()),
-                accession_number: None,
-                study_description: None,
-                transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-                archive_key: format!("{uid}/x"),
-                sha256: "a".repeat(64),
-                size_bytes: 1,
-                calling_ae: None,
-                source: "dimse",
-            })
-            .await
-            .unwrap();
-        store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-        let JobStart::Started { job_id, .. } = store
-            .start_job(&Attempt {
-                study_uid: uid,
-                study_version: 1,
-                attempt: 1,
-                delivery_count: 0,
-                worker: "w",
-                replay: false,
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("started")
-        };
-        store
-            .record_draft(&NewDraft {
-                job_id,
-                study_uid: uid.into(),
-                study_version: 1,
-                report_text: "Findings: x\nImpression: y".into(),
-                findings: Some("x".into()),
-                impression: Some("y".into()),
-                triage_score: Some(0.9),
-                triage_flag: true,
-                triage_question: Some("Pneumothorax?".into()),
-                provenance: json!({ "model": { "model_id": model, "revision": "r1" } }),
-            })
-            .await
-            .unwrap();
-        let id: i64 = sqlx::query_scalar("SELECT id FROM drafts WHERE study_uid = $1")
-            .bind(uid)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        id.to_string()
+        drafted_study(&self.store, uid, model).await.to_string()
     }
 
     async fn audit_kinds(&self, prefix: &str) -> Vec<(String, String)> {
@@ -197,11 +46,11 @@ impl Service {
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn metrics_are_off_without_a_token_and_refused_without_the_right_one(pool: PgPool) {
-    let off = start(pool, None).await;
+    let off = start(pool, &[]).await;
     assert_eq!(off.scrape(Some(TOKEN)).await.0, StatusCode::NOT_FOUND);
     off.shutdown.cancel();
 
-    let on = serve(off.store.clone(), Some(TOKEN)).await;
+    let on = serve(off.store.clone(), &METRICS).await;
     assert_eq!(on.scrape(None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
         on.scrape(Some("prometheus-scrape-token-0123456788"))
@@ -210,9 +59,9 @@ async fn metrics_are_off_without_a_token_and_refused_without_the_right_one(pool:
         StatusCode::UNAUTHORIZED
     );
     // A session is not a token.
-    let (cookie, _) = on.session("ada").await;
+    let ada = on.session("ada").await;
     assert_eq!(
-        on.get("/metrics", &cookie).await.status(),
+        on.get("/metrics", Some(&ada.cookie)).await.status(),
         StatusCode::UNAUTHORIZED
     );
     let (status, text) = on.scrape(Some(TOKEN)).await;
@@ -234,7 +83,7 @@ async fn metrics_are_off_without_a_token_and_refused_without_the_right_one(pool:
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn only_admins_set_model_modes_and_the_kill_switch(pool: PgPool) {
-    let service = start(pool, Some(TOKEN)).await;
+    let service = start(pool, &METRICS).await;
     let shadow = [
         ("model_id", "m-new"),
         ("model_revision", "r1"),
@@ -246,59 +95,51 @@ async fn only_admins_set_model_modes_and_the_kill_switch(pool: PgPool) {
         ("vera", StatusCode::FORBIDDEN),
         ("ada", StatusCode::SEE_OTHER),
     ] {
-        let (cookie, csrf) = service.session(user).await;
+        let session = service.session(user).await;
         // A wrong token is refused before anything changes, whoever sends it.
-        let mut forged = shadow.to_vec();
-        forged.push(("csrf", "wrong"));
         assert_eq!(
-            service.post("/admin/models/mode", &cookie, &forged).await,
+            service
+                .submit("/admin/models/mode", &session.forged(), &shadow)
+                .await,
             StatusCode::FORBIDDEN
         );
-        let mut form = shadow.to_vec();
-        form.push(("csrf", &csrf));
         assert_eq!(
-            service.post("/admin/models/mode", &cookie, &form).await,
+            service
+                .submit("/admin/models/mode", &session, &shadow)
+                .await,
             expect,
             "{user}"
         );
-        let mut form = off.to_vec();
-        form.push(("csrf", &csrf));
         assert_eq!(
-            service.post("/admin/drafting", &cookie, &form).await,
+            service.submit("/admin/drafting", &session, &off).await,
             expect,
             "{user}"
         );
     }
     assert_eq!(
-        service.post("/admin/drafting", "", &off).await,
+        service.post("/admin/drafting", None, &off).await,
         StatusCode::SEE_OTHER,
         "to the sign-in page"
     );
-    let (cookie, csrf) = service.session("ada").await;
+    let ada = service.session("ada").await;
     for bad in [
-        vec![("action", "off"), ("reason", " ")],
-        vec![("action", "sideways")],
+        &[("action", "off"), ("reason", " ")][..],
+        &[("action", "sideways")],
     ] {
-        let mut form = bad.clone();
-        form.push(("csrf", &csrf));
         assert_eq!(
-            service.post("/admin/drafting", &cookie, &form).await,
+            service.submit("/admin/drafting", &ada, bad).await,
             StatusCode::BAD_REQUEST
         );
     }
-    let mut form = vec![("model_id", "m"), ("model_revision", "r"), ("mode", "x")];
-    form.push(("csrf", &csrf));
+    let unknown_mode = [("model_id", "m"), ("model_revision", "r"), ("mode", "x")];
     assert_eq!(
-        service.post("/admin/models/mode", &cookie, &form).await,
+        service
+            .submit("/admin/models/mode", &ada, &unknown_mode)
+            .await,
         StatusCode::BAD_REQUEST
     );
     assert!(!service.store.drafting_enabled().await.unwrap());
-    let page = service
-        .get("/admin/governance", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = service.page("/admin/governance", &ada).await;
     assert!(page.contains("model under investigation"), "{page}");
     assert!(page.contains("Switch drafting on"));
     assert!(page.contains("<td>m-new (r1)</td><td><strong>shadow</strong></td>"));
@@ -312,11 +153,7 @@ async fn only_admins_set_model_modes_and_the_kill_switch(pool: PgPool) {
     );
     assert_eq!(
         service
-            .post(
-                "/admin/drafting",
-                &cookie,
-                &[("action", "on"), ("csrf", &csrf)]
-            )
+            .submit("/admin/drafting", &ada, &[("action", "on")])
             .await,
         StatusCode::SEE_OTHER
     );
@@ -335,38 +172,27 @@ async fn only_admins_set_model_modes_and_the_kill_switch(pool: PgPool) {
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_shadow_draft_is_withheld_everywhere_but_counted(pool: PgPool) {
-    let service = start(pool, Some(TOKEN)).await;
+    let service = start(pool, &METRICS).await;
     service
         .store
         .set_model_mode("m-new", "r1", true, "ada")
         .await
         .unwrap();
     let draft_id = service.drafted("7.1", "m-new").await;
-    let (cookie, csrf) = service.session("dr-rad").await;
+    let rad = service.session("dr-rad").await;
     for path in ["/studies/7.1", "/studies/7.1/images/1"] {
         assert_eq!(
-            service.get(path, &cookie).await.status(),
+            service.get(path, Some(&rad.cookie)).await.status(),
             StatusCode::NOT_FOUND,
             "{path}"
         );
     }
-    let accept = [
-        ("csrf", csrf.as_str()),
-        ("draft_id", draft_id.as_str()),
-        ("action", "accept"),
-    ];
+    let accept = [("draft_id", draft_id.as_str()), ("action", "accept")];
     assert_eq!(
-        service
-            .post("/studies/7.1/decision", &cookie, &accept)
-            .await,
+        service.submit("/studies/7.1/decision", &rad, &accept).await,
         StatusCode::NOT_FOUND
     );
-    let listed: serde_json::Value = service
-        .get("/api/worklist", &cookie)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = service.json("/api/worklist", &rad).await;
     let line = &listed["studies"][0];
     assert_eq!(
         (&line["study_uid"], &line["ai_state"], &line["draft_id"]),
@@ -374,20 +200,12 @@ async fn a_shadow_draft_is_withheld_everywhere_but_counted(pool: PgPool) {
     );
     assert!(
         service
-            .get("/", &cookie)
+            .page("/", &rad)
             .await
-            .text()
-            .await
-            .unwrap()
             .contains("drafted in shadow mode (withheld)")
     );
-    let (admin, _) = service.session("ada").await;
-    let governance: serde_json::Value = service
-        .get("/api/governance", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ada = service.session("ada").await;
+    let governance = service.json("/api/governance", &ada).await;
     let model = &governance["models"][0];
     assert_eq!(
         (&model["drafts"], &model["shadow_drafts"]),
@@ -409,86 +227,47 @@ async fn a_shadow_draft_is_withheld_everywhere_but_counted(pool: PgPool) {
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn decisions_and_a_critical_loop_show_in_the_metrics(pool: PgPool) {
-    let service = start(pool, Some(TOKEN)).await;
+    let service = start(pool, &METRICS).await;
     let signed = service.drafted("8.1", "m").await;
     let rejected = service.drafted("8.2", "m").await;
-    let (rad, csrf) = service.session("dr-rad").await;
-    let confirm = |draft: &str| {
-        vec![
-            ("draft_id", draft.to_owned()),
-            ("note", "large pneumothorax".to_owned()),
-        ]
-    };
-    let with_csrf = |form: Vec<(&'static str, String)>, csrf: &str| {
-        let mut form = form;
-        form.push(("csrf", csrf.to_owned()));
-        form
-    };
-    let post = |path: &'static str, cookie: String, form: Vec<(&'static str, String)>| {
-        let service = &service;
-        async move {
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            service.post(path, &cookie, &form).await
-        }
-    };
+    let rad = service.session("dr-rad").await;
+    let critical = "/studies/8.1/critical";
+    let confirm = [
+        ("draft_id", signed.as_str()),
+        ("note", "large pneumothorax"),
+    ];
     // Not before sign-off.
     assert_eq!(
-        post(
-            "/studies/8.1/critical",
-            rad.clone(),
-            with_csrf(confirm(&signed), &csrf)
-        )
-        .await,
+        service.submit(critical, &rad, &confirm).await,
         StatusCode::CONFLICT
     );
-    let accept = vec![
-        ("draft_id", signed.clone()),
-        ("action", "accept".to_owned()),
-    ];
+    let accept = [("draft_id", signed.as_str()), ("action", "accept")];
     assert_eq!(
-        post(
-            "/studies/8.1/decision",
-            rad.clone(),
-            with_csrf(accept, &csrf)
-        )
-        .await,
+        service.submit("/studies/8.1/decision", &rad, &accept).await,
         StatusCode::SEE_OTHER
     );
-    let reject = vec![
-        ("draft_id", rejected.clone()),
-        ("action", "reject".to_owned()),
-        ("reason_code", "wrong_location".to_owned()),
-        ("reason", "left, not right".to_owned()),
+    let reject = [
+        ("draft_id", rejected.as_str()),
+        ("action", "reject"),
+        ("reason_code", "wrong_location"),
+        ("reason", "left, not right"),
     ];
-    let unknown = vec![
-        ("draft_id", rejected.clone()),
-        ("action", "reject".to_owned()),
-        ("reason_code", "vibes".to_owned()),
+    let unknown = [
+        ("draft_id", rejected.as_str()),
+        ("action", "reject"),
+        ("reason_code", "vibes"),
     ];
     assert_eq!(
-        post(
-            "/studies/8.2/decision",
-            rad.clone(),
-            with_csrf(unknown, &csrf)
-        )
-        .await,
+        service
+            .submit("/studies/8.2/decision", &rad, &unknown)
+            .await,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        post(
-            "/studies/8.2/decision",
-            rad.clone(),
-            with_csrf(reject, &csrf)
-        )
-        .await,
+        service.submit("/studies/8.2/decision", &rad, &reject).await,
         StatusCode::SEE_OTHER
     );
-    let page = service
-        .get("/studies/8.1", &rad)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = service.page("/studies/8.1", &rad).await;
     assert!(
         page.contains("Critical finding (the AI flagged this study)"),
         "{page}"
@@ -497,53 +276,28 @@ async fn decisions_and_a_critical_loop_show_in_the_metrics(pool: PgPool) {
 
     // Viewers and admins read the loop but may not record it; a wrong token is refused.
     for user in ["vera", "ada"] {
-        let (cookie, csrf) = service.session(user).await;
+        let session = service.session(user).await;
         assert_eq!(
-            post(
-                "/studies/8.1/critical",
-                cookie,
-                with_csrf(confirm(&signed), &csrf)
-            )
-            .await,
+            service.submit(critical, &session, &confirm).await,
             StatusCode::FORBIDDEN,
             "{user}"
         );
     }
     assert_eq!(
-        post(
-            "/studies/8.1/critical",
-            rad.clone(),
-            with_csrf(confirm(&signed), "wrong")
-        )
-        .await,
+        service.submit(critical, &rad.forged(), &confirm).await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        post(
-            "/studies/8.1/critical",
-            rad.clone(),
-            with_csrf(confirm(&signed), &csrf)
-        )
-        .await,
+        service.submit(critical, &rad, &confirm).await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        post(
-            "/studies/8.1/critical",
-            rad.clone(),
-            with_csrf(confirm(&signed), &csrf)
-        )
-        .await,
+        service.submit(critical, &rad, &confirm).await,
         StatusCode::CONFLICT,
         "confirmed once"
     );
-    let (admin, _) = service.session("ada").await;
-    let governance = service
-        .get("/admin/governance", &admin)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let ada = service.session("ada").await;
+    let governance = service.page("/admin/governance", &ada).await;
     assert!(
         governance.contains("<a href=\"/studies/8.1\">8.1</a>"),
         "{governance}"
@@ -574,18 +328,19 @@ async fn decisions_and_a_critical_loop_show_in_the_metrics(pool: PgPool) {
     );
 
     // The communication closes the loop: radiologists only, a recipient and a method needed.
-    let told = |method: &str, at: &str| {
-        vec![
-            ("draft_id", signed.clone()),
-            ("recipient", "Dr B, emergency department".to_owned()),
-            ("method", method.to_owned()),
-            ("communicated_at", at.to_owned()),
+    let draft_id = signed.as_str();
+    let told = move |method: &'static str, at: &'static str| {
+        [
+            ("draft_id", draft_id),
+            ("recipient", "Dr B, emergency department"),
+            ("method", method),
+            ("communicated_at", at),
         ]
     };
     let path = "/studies/8.1/critical/communication";
-    let (viewer, viewer_csrf) = service.session("vera").await;
+    let vera = service.session("vera").await;
     assert_eq!(
-        post(path, viewer, with_csrf(told("phone", ""), &viewer_csrf)).await,
+        service.submit(path, &vera, &told("phone", "")).await,
         StatusCode::FORBIDDEN
     );
     for bad in [
@@ -594,30 +349,22 @@ async fn decisions_and_a_critical_loop_show_in_the_metrics(pool: PgPool) {
         told("phone", "2999-01-01T00:00:00Z"),
     ] {
         assert_eq!(
-            post(path, rad.clone(), with_csrf(bad, &csrf)).await,
+            service.submit(path, &rad, &bad).await,
             StatusCode::BAD_REQUEST
         );
     }
     assert_eq!(
-        post(
-            path,
-            rad.clone(),
-            with_csrf(told("phone", "2026-01-15T10:15:00+01:00"), &csrf)
-        )
-        .await,
+        service
+            .submit(path, &rad, &told("phone", "2026-01-15T10:15:00+01:00"))
+            .await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        post(path, rad.clone(), with_csrf(told("pager", ""), &csrf)).await,
+        service.submit(path, &rad, &told("pager", "")).await,
         StatusCode::CONFLICT,
         "recorded once"
     );
-    let page = service
-        .get("/studies/8.1", &rad)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = service.page("/studies/8.1", &rad).await;
     assert!(
         page.contains(
             "Communicated to Dr B, emergency department by phone at 2026-01-15 09:15 UTC"

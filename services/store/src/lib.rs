@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod audit_chain;
+mod connect;
 mod critical;
 mod cursor;
 mod drafts;
@@ -11,11 +12,14 @@ mod exports;
 mod governance;
 mod instances;
 mod jobs;
+mod orphans;
 mod outcomes;
 mod reports;
 mod review;
 mod settle;
 mod switches;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod worklist;
 
 use sqlx::PgPool;
@@ -24,12 +28,14 @@ use sqlx::postgres::PgPoolOptions;
 pub use accounts::{Session, User};
 pub use audit::AuditEvent;
 pub use audit_chain::{ChainBreak, ChainReport};
+pub use connect::PoolSettings;
 pub use critical::{Communication, CriticalFinding, CriticalRecorded};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use exports::{DueExport, ExportRequest, ExportStatus, ReferencedObject};
 pub use governance::{GovernanceRow, GovernanceStatus, RejectionReason};
 pub use instances::{NewInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
+pub use orphans::ArchivedFile;
 pub use reports::{Amended, ReportHistory, ReportRevision, RevisionKind, report_text};
 pub use review::{Decided, Decision, DecisionRecord, ReviewDraft};
 pub use settle::PendingBatch;

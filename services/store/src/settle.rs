@@ -1,5 +1,6 @@
 //! Study completeness: cutting a version once a study has been quiet, and the outbox of
-//! `study.ready` messages those versions owe the broker.
+//! `study.ready` messages those versions owe the broker (claimed for a lease, published
+//! outside any transaction, then marked).
 
 use std::time::Duration;
 
@@ -9,48 +10,35 @@ use sqlx::{Postgres, Transaction};
 
 use crate::{Store, StoreError, audit, query_failed};
 
-/// Versions claimed for publication; dropping it without [`PendingBatch::commit`] releases them.
+/// How long [`Store::claim_unpublished`] holds its claim when the caller does not say.
+const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// Versions claimed for publication. Nothing is locked while it lives: each version is
+/// marked published on its own as the broker confirms it, and [`PendingBatch::commit`]
+/// gives back the claim on the rest. Dropped without that, the rest wait for the lease to
+/// lapse.
 #[derive(Debug)]
 pub struct PendingBatch {
-    tx: Transaction<'static, Postgres>,
+    store: Store,
     pub messages: Vec<StudyReady>,
+    unmarked: Vec<StudyReady>,
 }
 
 impl PendingBatch {
-    /// Records that the broker confirmed `message`: the version is published and the study queued.
+    /// Records that the broker confirmed `message` (see [`Store::mark_published`]).
     pub async fn mark_published(&mut self, message: &StudyReady) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE study_versions SET published_at = now() WHERE study_uid = $1 AND version = $2",
-        )
-        .bind(message.study_uid.as_str())
-        .bind(message.study_version)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(query_failed("mark version published"))?;
-        sqlx::query(
-            "UPDATE studies SET state = 'queued', updated_at = now()
-             WHERE study_uid = $1 AND version = $2 AND state = 'stable'",
-        )
-        .bind(message.study_uid.as_str())
-        .bind(message.study_version)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(query_failed("mark study queued"))?;
-        audit::append(
-            &mut *self.tx,
-            "gateway",
-            "study.queued",
-            Some(message.study_uid.as_str()),
-            json!({ "study_version": message.study_version, "instance_count": message.instance_count }),
-        )
-        .await
+        self.store.mark_published(message).await?;
+        self.unmarked.retain(|m| m != message);
+        Ok(())
     }
 
+    /// Ends the batch: what was marked stays published, every other version is released
+    /// for the next claim at once.
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx
-            .commit()
-            .await
-            .map_err(query_failed("commit published versions"))
+        if self.unmarked.is_empty() {
+            return Ok(());
+        }
+        self.store.release_claims(&self.unmarked).await
     }
 }
 
@@ -96,28 +84,124 @@ impl Store {
         Ok(settled)
     }
 
-    /// Claims settled versions not yet confirmed by the broker, skipping any another gateway
-    /// holds. Only each study's current version is claimed: a study reopened since is
-    /// announced again when it settles, not twice.
-    pub async fn claim_unpublished(&self, limit: i64) -> Result<PendingBatch, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+    /// Claims up to `limit` settled versions not yet confirmed by the broker, oldest first,
+    /// for `lease`. The claim is committed at once: the publisher then talks to the broker
+    /// with no transaction open, so a blocked broker holds no lock and no connection. While
+    /// the lease runs no other gateway claims the version; once it lapses (the publisher
+    /// died, or gave up waiting for a confirm) the version is claimed again. Only each
+    /// study's current version is claimed: a study reopened since is announced again when it
+    /// settles, not twice.
+    pub async fn claim_unpublished_for(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<PendingBatch, StoreError> {
         let rows: Vec<(String, i32, i64)> = sqlx::query_as(
-            "SELECT v.study_uid, v.version, v.instance_count
-             FROM study_versions v JOIN studies s ON s.study_uid = v.study_uid
-             WHERE v.published_at IS NULL AND s.version = v.version AND s.state = 'stable'
-             ORDER BY v.settled_at
-             LIMIT $1
-             FOR UPDATE OF v SKIP LOCKED",
+            "WITH claimable AS (
+                 SELECT v.study_uid, v.version
+                 FROM study_versions v JOIN studies s ON s.study_uid = v.study_uid
+                 WHERE v.published_at IS NULL AND s.version = v.version AND s.state = 'stable'
+                   AND (v.claimed_until IS NULL OR v.claimed_until <= now())
+                 ORDER BY v.settled_at
+                 LIMIT $1
+                 FOR UPDATE OF v SKIP LOCKED
+             ), claimed AS (
+                 UPDATE study_versions v
+                 SET claimed_until = now() + make_interval(secs => $2)
+                 FROM claimable c
+                 WHERE v.study_uid = c.study_uid AND v.version = c.version
+                 RETURNING v.study_uid, v.version, v.instance_count, v.settled_at
+             )
+             SELECT study_uid, version, instance_count FROM claimed ORDER BY settled_at",
         )
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .bind(lease.as_secs_f64())
+        .fetch_all(&self.pool)
         .await
         .map_err(query_failed("claim unpublished versions"))?;
-        let messages = rows
+        let messages: Vec<StudyReady> = rows
             .into_iter()
             .map(|(uid, version, count)| to_message(uid, version, count))
             .collect::<Result<_, _>>()?;
-        Ok(PendingBatch { tx, messages })
+        Ok(PendingBatch {
+            store: self.clone(),
+            unmarked: messages.clone(),
+            messages,
+        })
+    }
+
+    /// [`Store::claim_unpublished_for`] with a one-minute lease.
+    pub async fn claim_unpublished(&self, limit: i64) -> Result<PendingBatch, StoreError> {
+        self.claim_unpublished_for(limit, DEFAULT_LEASE).await
+    }
+
+    /// Records that the broker confirmed `message`: the version is published and, if it is
+    /// still `stable` at that version, the study `queued`. Marking a version twice (two
+    /// gateways after a lapsed lease) records it once.
+    pub async fn mark_published(&self, message: &StudyReady) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+        // Lock order: the version row, then the study row (see ARCHITECTURE.md).
+        let marked = sqlx::query(
+            "UPDATE study_versions SET published_at = now(), claimed_until = NULL
+             WHERE study_uid = $1 AND version = $2 AND published_at IS NULL",
+        )
+        .bind(message.study_uid.as_str())
+        .bind(message.study_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_failed("mark version published"))?
+        .rows_affected();
+        if marked == 0 {
+            return Ok(());
+        }
+        // The study's row is held for the audit append even when the worker has already
+        // moved the study on, so the chain head lock never comes first.
+        sqlx::query("SELECT 1 FROM studies WHERE study_uid = $1 FOR UPDATE")
+            .bind(message.study_uid.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(query_failed("lock study"))?;
+        sqlx::query(
+            "UPDATE studies SET state = 'queued', updated_at = now()
+             WHERE study_uid = $1 AND version = $2 AND state = 'stable'",
+        )
+        .bind(message.study_uid.as_str())
+        .bind(message.study_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_failed("mark study queued"))?;
+        audit::append(
+            &mut *tx,
+            "gateway",
+            "study.queued",
+            Some(message.study_uid.as_str()),
+            json!({ "study_version": message.study_version, "instance_count": message.instance_count }),
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(query_failed("commit published version"))
+    }
+
+    /// Gives back the claim on versions whose publication failed, so the next attempt need
+    /// not wait for the lease to lapse.
+    pub async fn release_claims(&self, messages: &[StudyReady]) -> Result<(), StoreError> {
+        let (uids, versions): (Vec<&str>, Vec<i32>) = messages
+            .iter()
+            .map(|m| (m.study_uid.as_str(), m.study_version))
+            .unzip();
+        sqlx::query(
+            "UPDATE study_versions v SET claimed_until = NULL
+             FROM unnest($1::text[], $2::int[]) AS r (study_uid, version)
+             WHERE v.study_uid = r.study_uid AND v.version = r.version
+               AND v.published_at IS NULL",
+        )
+        .bind(&uids)
+        .bind(&versions)
+        .execute(&self.pool)
+        .await
+        .map_err(query_failed("release claims"))?;
+        Ok(())
     }
 
     /// The lifecycle state and current version of a study.

@@ -67,8 +67,7 @@ type Row = (
 /// The columns of a worklist line, over `studies s` and its current shown draft `d`. A
 /// drafted study without one was drafted in shadow mode (its draft is joined out).
 const COLUMNS: &str = "SELECT s.study_uid, s.version, s.accession_number, s.study_description,
-        (SELECT string_agg(DISTINCT se.modality, ',' ORDER BY se.modality)
-         FROM series se WHERE se.study_uid = s.study_uid),
+        array_to_string(s.modalities, ','),
         CASE WHEN s.state = 'drafted' AND d.id IS NULL THEN 'shadow' ELSE s.state::text END,
         s.failure_reason,
         d.id, d.triage_score, coalesce(d.triage_flag, false), d.review::text,
@@ -78,8 +77,7 @@ const COLUMNS: &str = "SELECT s.study_uid, s.version, s.accession_number, s.stud
 /// The filters, bound as $2 (modality), $3 (review state), $4 (day, UTC); $1 is the
 /// ageing cap's cutoff time.
 const FILTERS: &str = "s.version >= 1
-   AND ($2::text IS NULL OR EXISTS (
-         SELECT 1 FROM series se WHERE se.study_uid = s.study_uid AND se.modality = $2))
+   AND ($2::text IS NULL OR $2 = ANY (s.modalities))
    AND ($3::text IS NULL OR d.review = $3::review_state)
    AND ($4::date IS NULL OR (s.first_received_at >= $4::date::timestamp AT TIME ZONE 'UTC'
         AND s.first_received_at < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'))";

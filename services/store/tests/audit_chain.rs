@@ -4,50 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
-
-use radraft_store::{AuditEvent, NewInstance, Store};
+use radraft_store::testing::{announce, instance, settle};
+use radraft_store::{AuditEvent, Store};
 use serde_json::json;
 use sqlx::PgPool;
-
-fn instance(study: &str, sop: &str) -> NewInstance {
-    NewInstance {
-        study_uid: study.into(),
-        series_uid: format!("{study}.1"),
-        sop_instance_uid: sop.into(),
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-        modality: Some("CT".into()),
-        accession_number: None,
-        study_description: None,
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        archive_key: format!("{study}/{sop}"),
-        sha256: "a".repeat(64),
-        size_bytes: 1,
-        calling_ae: None,
-        source: "dimse",
-    }
-}
 
 /// Two studies settled and announced, one reopened and settled again, one event about no
 /// study: three chains.
 async fn trail(store: &Store) {
     for study in ["2.1", "2.2"] {
-        store
-            .record_instance(&instance(study, &format!("{study}.1.1")))
-            .await
-            .unwrap();
+        settle(store, &instance(study, &format!("{study}.1.1"), 'a')).await;
     }
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-    let mut batch = store.claim_unpublished(10).await.unwrap();
-    for message in std::mem::take(&mut batch.messages) {
-        batch.mark_published(&message).await.unwrap();
-    }
-    batch.commit().await.unwrap();
-    store
-        .record_instance(&instance("2.1", "2.1.1.2"))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    announce(store).await;
+    settle(store, &instance("2.1", "2.1.1.2", 'a')).await;
     store
         .append_audit(&AuditEvent {
             actor: "admin".into(),
@@ -201,10 +170,6 @@ async fn events_written_before_the_chain_existed_are_linked_by_its_migration(poo
     assert_eq!(report.first_break, None);
     assert_eq!(report.chains, 3);
     // New events continue the migrated chains.
-    store
-        .record_instance(&instance("2.2", "2.2.1.9"))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    settle(&store, &instance("2.2", "2.2.1.9", 'a')).await;
     assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None);
 }

@@ -7,81 +7,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use radraft_store::{
-    Attempt, Communication, CriticalRecorded, Decided, Decision, JobStart, NewDraft, NewInstance,
-    Store, WorklistFilter,
-};
-use serde_json::json;
+use radraft_store::testing::{drafted_study, radiologist};
+use radraft_store::{Communication, CriticalRecorded, Decided, Decision, Store, WorklistFilter};
 use sqlx::PgPool;
-
-async fn study(store: &Store, uid: &str) {
-    store
-        .record_instance(&NewInstance {
-            study_uid: uid.into(),
-            series_uid: format!("{uid}.1"),
-            sop_instance_uid: format!("{uid}.1.1"),
-            sop_class_uid: "1.2.840.10008.5.1.4.1.1.1".into(),
-            modality: Some("CR".into()),
-            accession_number: None,
-            study_description: None,
-            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-            archive_key: format!("{uid}/x"),
-            sha256: "a".repeat(64),
-            size_bytes: 1,
-            calling_ae: None,
-            source: "dimse",
-        })
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-}
-
-/// Drafts version 1 of `uid` with `model` revision `r1`, flagged with a high score.
-async fn draft(store: &Store, uid: &str, model: &str) -> i64 {
-    study(store, uid).await;
-    let JobStart::Started { job_id, .. } = store
-        .start_job(&Attempt {
-            study_uid: uid,
-            study_version: 1,
-            attempt: 1,
-            delivery_count: 0,
-            worker: "w",
-            replay: false,
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("started")
-    };
-    store
-        .record_draft(&NewDraft {
-            job_id,
-            study_uid: uid.into(),
-            study_version: 1,
-            report_text: "text".into(),
-            findings: Some("f".into()),
-            impression: Some("i".into()),
-            triage_score: Some(0.99),
-            triage_flag: true,
-            triage_question: None,
-            provenance: json!({ "model": { "model_id": model, "revision": "r1" } }),
-        })
-        .await
-        .unwrap();
-    sqlx::query_scalar("SELECT id FROM drafts WHERE study_uid = $1")
-        .bind(uid)
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-}
-
-async fn user(store: &Store) -> i64 {
-    store
-        .create_user("dr-a", "Dr A", "radiologist", "$argon2id$v=19$x", "test")
-        .await
-        .unwrap()
-        .id
-}
 
 async fn kinds(store: &Store, study: Option<&str>) -> Vec<String> {
     sqlx::query_scalar(
@@ -95,10 +23,19 @@ async fn kinds(store: &Store, study: Option<&str>) -> Vec<String> {
     .unwrap()
 }
 
+/// How many critical-finding loops are open and how many closed.
+async fn critical_loops(store: &Store) -> (i64, i64) {
+    let status = store.governance_status().await.unwrap();
+    (
+        status.open_critical_findings,
+        status.closed_critical_findings,
+    )
+}
+
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_shadow_draft_is_stored_and_counted_but_never_shown(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
+    let dr = radiologist(&store).await;
     assert!(
         store
             .set_model_mode("m-new", "r1", true, "ada")
@@ -112,8 +49,8 @@ async fn a_shadow_draft_is_stored_and_counted_but_never_shown(pool: PgPool) {
             .unwrap(),
         "no change, no event"
     );
-    let shadow = draft(&store, "7.1", "m-new").await;
-    let shown = draft(&store, "7.2", "m-old").await;
+    let shadow = drafted_study(&store, "7.1", "m-new").await;
+    let shown = drafted_study(&store, "7.2", "m-old").await;
     let drafts = store.drafts_of("7.1").await.unwrap();
     assert!(drafts[0].shadow);
     assert!(!store.drafts_of("7.2").await.unwrap()[0].shadow);
@@ -223,8 +160,8 @@ async fn the_kill_switch_is_off_only_with_a_reason_and_every_change_is_audited(p
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_critical_finding_loop_opens_on_a_signed_draft_and_closes_once(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
-    let id = draft(&store, "8.1", "m").await;
+    let dr = radiologist(&store).await;
+    let id = drafted_study(&store, "8.1", "m").await;
     let told = Communication {
         recipient: "Dr B, ED".into(),
         method: "phone".into(),
@@ -240,6 +177,15 @@ async fn a_critical_finding_loop_opens_on_a_signed_draft_and_closes_once(pool: P
                 .unwrap()
         }
     };
+    let communicate = || {
+        let (store, told) = (store.clone(), told.clone());
+        async move {
+            store
+                .record_communication("8.1", id, &told, dr, "dr-a")
+                .await
+                .unwrap()
+        }
+    };
     assert_eq!(confirm("pneumothorax").await, CriticalRecorded::NotSigned);
     assert_eq!(
         store
@@ -248,47 +194,22 @@ async fn a_critical_finding_loop_opens_on_a_signed_draft_and_closes_once(pool: P
             .unwrap(),
         CriticalRecorded::NoSuchDraft
     );
-    assert_eq!(
-        store
-            .record_communication("8.1", id, &told, dr, "dr-a")
-            .await
-            .unwrap(),
-        CriticalRecorded::NotConfirmed
-    );
+    assert_eq!(communicate().await, CriticalRecorded::NotConfirmed);
     store
         .decide("8.1", id, &Decision::Accept, dr, "dr-a", None)
         .await
         .unwrap();
     assert_eq!(confirm("pneumothorax").await, CriticalRecorded::Recorded);
     assert_eq!(confirm("again").await, CriticalRecorded::AlreadyConfirmed);
-    let status = store.governance_status().await.unwrap();
-    assert_eq!(
-        (
-            status.open_critical_findings,
-            status.closed_critical_findings
-        ),
-        (1, 0)
-    );
+    assert_eq!(critical_loops(&store).await, (1, 0));
     let open = store.open_critical_findings().await.unwrap();
     assert_eq!(
         (open[0].study_uid.as_str(), open[0].confirmed_by.as_str()),
         ("8.1", "Dr A")
     );
 
-    assert_eq!(
-        store
-            .record_communication("8.1", id, &told, dr, "dr-a")
-            .await
-            .unwrap(),
-        CriticalRecorded::Recorded
-    );
-    assert_eq!(
-        store
-            .record_communication("8.1", id, &told, dr, "dr-a")
-            .await
-            .unwrap(),
-        CriticalRecorded::AlreadyCommunicated
-    );
+    assert_eq!(communicate().await, CriticalRecorded::Recorded);
+    assert_eq!(communicate().await, CriticalRecorded::AlreadyCommunicated);
     let finding = store.critical_finding(id).await.unwrap().unwrap();
     assert_eq!(finding.recipient.as_deref(), Some("Dr B, ED"));
     assert_eq!(finding.method.as_deref(), Some("phone"));
@@ -304,8 +225,8 @@ async fn a_critical_finding_loop_opens_on_a_signed_draft_and_closes_once(pool: P
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn confirming_with_the_communication_closes_the_loop_at_once(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
-    let id = draft(&store, "8.3", "m").await;
+    let dr = radiologist(&store).await;
+    let id = drafted_study(&store, "8.3", "m").await;
     let edit = Decision::Edit {
         findings: "f2".into(),
         impression: "i2".into(),
@@ -328,14 +249,7 @@ async fn confirming_with_the_communication_closes_the_loop_at_once(pool: PgPool)
             .unwrap(),
         CriticalRecorded::Recorded
     );
-    let status = store.governance_status().await.unwrap();
-    assert_eq!(
-        (
-            status.open_critical_findings,
-            status.closed_critical_findings
-        ),
-        (0, 1)
-    );
+    assert_eq!(critical_loops(&store).await, (0, 1));
     assert_eq!(
         kinds(&store, Some("8.3")).await,
         ["critical.confirmed", "critical.communicated"]
@@ -345,10 +259,10 @@ async fn confirming_with_the_communication_closes_the_loop_at_once(pool: PgPool)
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn rejections_count_by_code_and_sums_feed_the_metrics(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
+    let dr = radiologist(&store).await;
     let mut ids = Vec::new();
     for n in 1..=5 {
-        ids.push(draft(&store, &format!("9.{n}"), "m").await);
+        ids.push(drafted_study(&store, &format!("9.{n}"), "m").await);
     }
     for (n, reason) in [
         (0, "wrong_location: left, not right"),

@@ -3,26 +3,9 @@
 use std::time::Duration;
 
 use radraft_core::StudyState;
-use radraft_store::{AuditEvent, NewInstance, Recorded, Store};
+use radraft_store::testing::{instance, settle};
+use radraft_store::{AuditEvent, Recorded, Store};
 use sqlx::PgPool;
-
-fn instance(study: &str, sop: &str, sha_char: char) -> NewInstance {
-    NewInstance {
-        study_uid: study.into(),
-        series_uid: format!("{study}.1"),
-        sop_instance_uid: sop.into(),
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-        modality: Some("CT".into()),
-        accession_number: None,
-        study_description: None,
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        archive_key: format!("{study}/{sop}"),
-        sha256: sha_char.to_string().repeat(64),
-        size_bytes: 1234,
-        calling_ae: Some("MODALITY".into()),
-        source: "dimse",
-    }
-}
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn identical_resend_is_a_no_op_and_changed_bytes_are_a_new_version(pool: PgPool) {
@@ -147,30 +130,55 @@ async fn a_quiet_study_settles_once_and_a_late_instance_reopens_it(pool: PgPool)
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
-async fn an_unpublished_batch_dropped_without_commit_is_claimed_again(pool: PgPool) {
+async fn a_claim_holds_no_lock_and_lapses_unless_the_version_is_marked(pool: PgPool) {
     let store = Store::from_pool(pool);
-    store
-        .record_instance(&instance("1.2.5", "1.2.5.1.1", 'a'))
+    settle(&store, &instance("1.2.5", "1.2.5.1.1", 'a')).await;
+    settle(&store, &instance("1.2.8", "1.2.8.1.1", 'a')).await;
+    let batch = store
+        .claim_unpublished_for(10, Duration::from_millis(300))
         .await
         .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-    let mut batch = store.claim_unpublished(10).await.unwrap();
-    let message = batch.messages[0].clone();
-    batch.mark_published(&message).await.unwrap();
-    drop(batch); // the broker confirm never came: nothing may be marked published
-    // sqlx rolls a dropped transaction back when its connection returns to the pool, a
-    // moment later; until then `SKIP LOCKED` passes over the still-locked row. So the
-    // version must be claimable again soon, not necessarily at once.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let again = store.claim_unpublished(10).await.unwrap();
-        if again.messages.len() == 1 {
-            assert_eq!(again.messages[0], message);
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never claimed again");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(batch.messages.len(), 2);
+    // The claim was committed: no transaction stays open while the broker is asked.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    assert!(
+        store
+            .claim_unpublished(10)
+            .await
+            .unwrap()
+            .messages
+            .is_empty(),
+        "a claimed version is not claimed twice while its lease runs"
+    );
+    // The broker confirm never came for either, and the publisher died: both are claimed
+    // again once the lease lapses.
+    drop(batch);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut again = store.claim_unpublished(10).await.unwrap();
+    assert_eq!(again.messages.len(), 2);
+    // One is confirmed and marked (once, even if marked twice); commit gives back the other.
+    let confirmed = again.messages[0].clone();
+    again.mark_published(&confirmed).await.unwrap();
+    store.mark_published(&confirmed).await.unwrap();
+    again.commit().await.unwrap();
+    let left = store.claim_unpublished(10).await.unwrap();
+    assert_eq!(left.messages.len(), 1);
+    assert_ne!(left.messages[0], confirmed);
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE kind = 'study.queued' AND study_uid = $1",
+    )
+    .bind(confirmed.study_uid.as_str())
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]

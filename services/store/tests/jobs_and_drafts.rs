@@ -6,71 +6,26 @@
 use std::time::Duration;
 
 use radraft_core::StudyState;
-use radraft_store::{Attempt, DraftRecorded, JobStart, NewDraft, NewInstance, Outcome, Store};
-use serde_json::json;
+use radraft_store::testing::{announce, attempt, instance, new_draft, provenance, settle, start};
+use radraft_store::{Attempt, DraftRecorded, JobStart, NewDraft, Outcome, Store};
 use sqlx::PgPool;
 
-fn instance(study: &str, sop: &str, sha_char: char) -> NewInstance {
-    NewInstance {
-        study_uid: study.into(),
-        series_uid: format!("{study}.1"),
-        sop_instance_uid: sop.into(),
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),
-        modality: Some("DX".into()),
-        accession_number: None,
-        study_description: None,
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        archive_key: format!("{study}/{sop}-{sha_char}"),
-        sha256: sha_char.to_string().repeat(64),
-        size_bytes: 1234,
-        calling_ae: Some("MODALITY".into()),
-        source: "dimse",
-    }
-}
-
+/// Version 1 of `study`, settled and announced.
 async fn settled_study(store: &Store, study: &str) {
-    store
-        .record_instance(&instance(study, &format!("{study}.1.1"), 'a'))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-    let mut batch = store.claim_unpublished(10).await.unwrap();
-    for message in std::mem::take(&mut batch.messages) {
-        batch.mark_published(&message).await.unwrap();
-    }
-    batch.commit().await.unwrap();
+    settle(store, &instance(study, &format!("{study}.1.1"), 'a')).await;
+    announce(store).await;
 }
 
-fn attempt(study: &str, version: i32) -> Attempt<'_> {
-    Attempt {
-        study_uid: study,
-        study_version: version,
-        attempt: 1,
-        delivery_count: 0,
-        worker: "test-worker",
-        replay: false,
-    }
-}
-
-async fn start(store: &Store, study: &str, version: i32) -> i64 {
-    match store.start_job(&attempt(study, version)).await.unwrap() {
-        JobStart::Started { job_id, .. } => job_id,
-        other => panic!("expected a new attempt, got {other:?}"),
-    }
-}
-
+/// A draft of `version` of `study` by model `tiny`, reading `text`, for job `job_id`.
 fn draft(job_id: i64, study: &str, version: i32, text: &str) -> NewDraft {
     NewDraft {
         job_id,
-        study_uid: study.into(),
         study_version: version,
         report_text: text.into(),
-        findings: Some("No pneumothorax.".into()),
         impression: Some(text.into()),
         triage_score: Some(0.25),
-        triage_flag: false,
-        triage_question: Some("Is there a pneumothorax?".into()),
-        provenance: json!({ "model": { "model_id": "tiny" }, "prompt": { "template_id": "cxr/v1" } }),
+        provenance: provenance("tiny"),
+        ..new_draft(study)
     }
 }
 
@@ -218,11 +173,7 @@ async fn a_later_version_supersedes_the_earlier_draft(pool: PgPool) {
     else {
         panic!("not created")
     };
-    store
-        .record_instance(&instance("1.7", "1.7.1.2", 'b'))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    settle(&store, &instance("1.7", "1.7.1.2", 'b')).await;
     // Version 2 is not announced yet; the worker may still be handed it (the outbox races).
     let job = start(&store, "1.7", 2).await;
     let recorded = store
@@ -350,11 +301,7 @@ async fn an_attempt_left_running_by_a_dead_worker_is_marked_abandoned(pool: PgPo
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_worker_faster_than_the_announcers_commit_waits_for_it_without_deadlock(pool: PgPool) {
     let store = Store::from_pool(pool);
-    store
-        .record_instance(&instance("1.11", "1.11.1.1", 'a'))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    settle(&store, &instance("1.11", "1.11.1.1", 'a')).await;
     // The announcer has published study.ready and holds its claim while it waits for the
     // broker; the worker already has the message.
     let mut batch = store.claim_unpublished(10).await.unwrap();

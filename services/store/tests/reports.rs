@@ -6,66 +6,45 @@
 
 use std::time::Duration;
 
+use radraft_store::testing::{instance, new_draft, radiologist, record_draft, settle};
 use radraft_store::{
-    Amended, Attempt, Decided, Decision, ExportRequest, JobStart, NewDraft, NewInstance,
-    RevisionKind, Store,
+    Amended, Decided, Decision, ExportRequest, NewDraft, NewInstance, RevisionKind, Store,
+    report_text,
 };
-use serde_json::json;
 use sqlx::PgPool;
 
 const STUDY: &str = "5.1";
 const PACS: &str = "PACS@127.0.0.1:104";
 
+/// Version 1 of [`STUDY`], with an accession number, drafted as a normal chest.
 async fn drafted_study(store: &Store) -> i64 {
+    let image = NewInstance {
+        accession_number: Some("ACC5".into()),
+        ..instance(STUDY, "5.1.1.1", 'a')
+    };
+    settle(store, &image).await;
+    let draft = NewDraft {
+        report_text: report_text("clear", "normal"),
+        findings: Some("clear".into()),
+        impression: Some("normal".into()),
+        triage_score: Some(0.1),
+        triage_flag: false,
+        ..new_draft(STUDY)
+    };
+    record_draft(store, draft).await
+}
+
+/// Drafts whose SR has yet to be queued for PACS.
+async fn awaiting_export(store: &Store) -> Vec<(i64, String)> {
+    store.drafts_awaiting_export(PACS, 10).await.unwrap()
+}
+
+/// An amendment attempt by `dr`, with placeholder text and no export.
+async fn amend(store: &Store, draft: i64, dr: i64) -> Amended {
     store
-        .record_instance(&NewInstance {
-            study_uid: STUDY.into(),
-            series_uid: "5.1.1".into(),
-            sop_instance_uid: "5.1.1.1".into(),
-            sop_class_uid: "1.2.840.10008.5.1.4.1.1.1".into(),
-            modality: Some("CR".into()),
-            accession_number: Some("ACC5".into()),
-            study_description: None,
-            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-            archive_key: "5.1/a".into(),
-            sha256: "a".repeat(64),
-            size_bytes: 1,
-            calling_ae: None,
-            source: "dimse",
-        })
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-    let JobStart::Started { job_id, .. } = store
-        .start_job(&Attempt {
-            study_uid: STUDY,
-            study_version: 1,
-            attempt: 1,
-            delivery_count: 0,
-            worker: "w",
-            replay: false,
-        })
+        .amend(STUDY, draft, "f", "i", "why", dr, "dr-a", None)
         .await
         .unwrap()
-    else {
-        panic!("started")
-    };
-    store
-        .record_draft(&NewDraft {
-            job_id,
-            study_uid: STUDY.into(),
-            study_version: 1,
-            report_text: "FINDINGS:\nclear\n\nIMPRESSION:\nnormal".into(),
-            findings: Some("clear".into()),
-            impression: Some("normal".into()),
-            triage_score: Some(0.1),
-            triage_flag: false,
-            triage_question: None,
-            provenance: json!({ "model": { "id": "m", "revision": "r" } }),
-        })
-        .await
-        .unwrap();
-    store.current_draft(STUDY).await.unwrap().unwrap().draft_id
 }
 
 fn export(n: u32) -> ExportRequest {
@@ -80,31 +59,15 @@ fn export(n: u32) -> ExportRequest {
 async fn sign_off_and_amendments_keep_history_and_export_in_order(pool: PgPool) {
     let store = Store::from_pool(pool);
     let draft = drafted_study(&store).await;
-    let dr = store
-        .create_user("dr-a", "Dr A", "radiologist", "$argon2id$v=19$x", "test")
-        .await
-        .unwrap()
-        .id;
+    let dr = radiologist(&store).await;
 
     // The draft's SR first (revision 0), then sign-off queues revision 1 with it.
     store
         .queue_export(draft, STUDY, 0, &export(0))
         .await
         .unwrap();
-    assert!(
-        store
-            .drafts_awaiting_export(PACS, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .amend(STUDY, draft, "f", "i", "why", dr, "dr-a", None)
-            .await
-            .unwrap(),
-        Amended::NotSigned
-    );
+    assert!(awaiting_export(&store).await.is_empty());
+    assert_eq!(amend(&store, draft, dr).await, Amended::NotSigned);
     let edit = Decision::Edit {
         findings: "clear lungs".into(),
         impression: "normal chest".into(),
@@ -234,15 +197,8 @@ async fn sign_off_and_amendments_keep_history_and_export_in_order(pool: PgPool) 
 async fn a_rejected_draft_is_neither_exported_nor_amended(pool: PgPool) {
     let store = Store::from_pool(pool);
     let draft = drafted_study(&store).await;
-    assert_eq!(
-        store.drafts_awaiting_export(PACS, 10).await.unwrap(),
-        [(draft, STUDY.to_string())]
-    );
-    let dr = store
-        .create_user("dr-a", "Dr A", "radiologist", "$argon2id$v=19$x", "test")
-        .await
-        .unwrap()
-        .id;
+    assert_eq!(awaiting_export(&store).await, [(draft, STUDY.to_string())]);
+    let dr = radiologist(&store).await;
     let reject = Decision::Reject {
         reason: "wrong side".into(),
     };
@@ -257,20 +213,8 @@ async fn a_rejected_draft_is_neither_exported_nor_amended(pool: PgPool) {
             .unwrap()
             .is_none()
     );
-    assert!(
-        store
-            .drafts_awaiting_export(PACS, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .amend(STUDY, draft, "f", "i", "why", dr, "dr-a", None)
-            .await
-            .unwrap(),
-        Amended::NotSigned
-    );
+    assert!(awaiting_export(&store).await.is_empty());
+    assert_eq!(amend(&store, draft, dr).await, Amended::NotSigned);
     let history = store.report_history(draft).await.unwrap().unwrap();
     let rejected = history.latest().unwrap();
     assert_eq!(rejected.kind, RevisionKind::Rejected);

@@ -3,90 +3,32 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
-
-use radraft_store::{Attempt, Decided, Decision, JobStart, NewDraft, NewInstance, Store};
-use serde_json::json;
+use radraft_store::testing::{
+    drafted_study, instance, new_draft, radiologist, record_draft, settle,
+};
+use radraft_store::{Decided, Decision, NewDraft, Store};
 use sqlx::PgPool;
 
-fn instance(sop: &str, sha: char) -> NewInstance {
-    NewInstance {
-        study_uid: "4.1".into(),
-        series_uid: "4.1.1".into(),
-        sop_instance_uid: sop.into(),
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.1".into(),
-        modality: Some("CR".into()),
-        accession_number: None,
-        study_description: None,
-        transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-        archive_key: format!("4.1/{sop}"),
-        sha256: sha.to_string().repeat(64),
-        size_bytes: 1,
-        calling_ae: None,
-        source: "dimse",
-    }
-}
-
+/// Drafts `version` of study 4.1; returns the draft's id.
 async fn draft(store: &Store, version: i32) -> i64 {
-    let JobStart::Started { job_id, .. } = store
-        .start_job(&Attempt {
-            study_uid: "4.1",
-            study_version: version,
-            attempt: 1,
-            delivery_count: 0,
-            worker: "w",
-            replay: false,
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("started")
+    let draft = NewDraft {
+        study_version: version,
+        ..new_draft("4.1")
     };
-    store
-        .record_draft(&NewDraft {
-            job_id,
-            study_uid: "4.1".into(),
-            study_version: version,
-            report_text: format!("draft of version {version}"),
-            findings: Some("f".into()),
-            impression: Some("i".into()),
-            triage_score: Some(0.5),
-            triage_flag: false,
-            triage_question: None,
-            provenance: json!({}),
-        })
-        .await
-        .unwrap();
-    store.current_draft("4.1").await.unwrap().unwrap().draft_id
-}
-
-async fn user(store: &Store) -> i64 {
-    store
-        .create_user("dr-a", "Dr A", "radiologist", "$argon2id$v=19$x", "test")
-        .await
-        .unwrap()
-        .id
+    record_draft(store, draft).await
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
-    store
-        .record_instance(&instance("4.1.1.1", 'a'))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    let dr = radiologist(&store).await;
+    settle(&store, &instance("4.1", "4.1.1.1", 'a')).await;
     let first = draft(&store, 1).await;
     let current = store.current_draft("4.1").await.unwrap().unwrap();
     store.record_view(&current, "dr-a").await.unwrap();
 
     // New images: version 2 is cut but not drafted yet; version 1 can no longer be signed.
-    store
-        .record_instance(&instance("4.1.1.2", 'b'))
-        .await
-        .unwrap();
-    store.settle_quiet_studies(Duration::ZERO).await.unwrap();
+    settle(&store, &instance("4.1", "4.1.1.2", 'b')).await;
     assert!(
         store
             .current_draft("4.1")
@@ -154,48 +96,12 @@ async fn a_draft_is_decided_once_and_not_over_newer_images(pool: PgPool) {
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
 async fn governance_counts_decisions_per_model_and_modality(pool: PgPool) {
     let store = Store::from_pool(pool);
-    let dr = user(&store).await;
+    let dr = radiologist(&store).await;
     let mut drafts = Vec::new();
     for (n, model) in [(1, "m-a"), (2, "m-a"), (3, "m-a"), (4, "m-b")] {
         let uid = format!("5.{n}");
-        let mut instance = instance(&format!("{uid}.1.1"), 'a');
-        instance.study_uid = uid.clone();
-        instance.series_uid = format!("{uid}.1");
-        store.record_instance(&instance).await.unwrap();
-        store.settle_quiet_studies(Duration::ZERO).await.unwrap();
-        let JobStart::Started { job_id, .. } = store
-            .start_job(&Attempt {
-                study_uid: &uid,
-                study_version: 1,
-                attempt: 1,
-                delivery_count: 0,
-                worker: "w",
-                replay: false,
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("started")
-        };
-        store
-            .record_draft(&NewDraft {
-                job_id,
-                study_uid: uid.clone(),
-                study_version: 1,
-                report_text: "t".into(),
-                findings: None,
-                impression: None,
-                triage_score: None,
-                triage_flag: false,
-                triage_question: None,
-                provenance: json!({ "model": { "model_id": model, "revision": "r1" } }),
-            })
-            .await
-            .unwrap();
-        drafts.push((
-            uid.clone(),
-            store.current_draft(&uid).await.unwrap().unwrap().draft_id,
-        ));
+        let id = drafted_study(&store, &uid, model).await;
+        drafts.push((uid, id));
     }
     let decide = |i: usize, d: Decision| {
         let (uid, id) = drafts[i].clone();

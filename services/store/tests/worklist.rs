@@ -6,30 +6,18 @@
 
 use std::time::Duration;
 
-use radraft_store::{Attempt, JobStart, NewDraft, NewInstance, Store, WorklistFilter};
-use serde_json::json;
+use radraft_store::testing::{instance, new_draft, record_draft};
+use radraft_store::{NewDraft, NewInstance, Store, WorklistFilter};
 use sqlx::PgPool;
 
 async fn study(store: &Store, uid: &str, modality: &str, minutes_ago: i64) {
-    let accession = format!("ACC-{uid}");
-    store
-        .record_instance(&NewInstance {
-            study_uid: uid.into(),
-            series_uid: format!("{uid}.1"),
-            sop_instance_uid: format!("{uid}.1.1"),
-            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
-            modality: Some(modality.into()),
-            accession_number: Some(accession),
-            study_description: Some(format!("{modality} study")),
-            transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
-            archive_key: format!("{uid}/x"),
-            sha256: "a".repeat(64),
-            size_bytes: 1,
-            calling_ae: None,
-            source: "dimse",
-        })
-        .await
-        .unwrap();
+    let image = NewInstance {
+        modality: Some(modality.into()),
+        accession_number: Some(format!("ACC-{uid}")),
+        study_description: Some(format!("{modality} study")),
+        ..instance(uid, &format!("{uid}.1.1"), 'a')
+    };
+    store.record_instance(&image).await.unwrap();
     sqlx::query(
         "UPDATE studies SET first_received_at = now() - make_interval(mins => $2::int),
              last_received_at = now() - make_interval(mins => $2::int) WHERE study_uid = $1",
@@ -43,35 +31,12 @@ async fn study(store: &Store, uid: &str, modality: &str, minutes_ago: i64) {
 }
 
 async fn drafted(store: &Store, uid: &str, score: f32, flag: bool) {
-    let JobStart::Started { job_id, .. } = store
-        .start_job(&Attempt {
-            study_uid: uid,
-            study_version: 1,
-            attempt: 1,
-            delivery_count: 0,
-            worker: "w",
-            replay: false,
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("started")
+    let draft = NewDraft {
+        triage_score: Some(score),
+        triage_flag: flag,
+        ..new_draft(uid)
     };
-    store
-        .record_draft(&NewDraft {
-            job_id,
-            study_uid: uid.into(),
-            study_version: 1,
-            report_text: "text".into(),
-            findings: None,
-            impression: None,
-            triage_score: Some(score),
-            triage_flag: flag,
-            triage_question: None,
-            provenance: json!({}),
-        })
-        .await
-        .unwrap();
+    record_draft(store, draft).await;
 }
 
 #[sqlx::test(migrator = "radraft_store::MIGRATOR")]
@@ -124,6 +89,24 @@ async fn triage_orders_and_the_ageing_cap_lifts_old_studies(pool: PgPool) {
         .map(|r| r.study_uid)
         .collect();
     assert_eq!(only, ["3.2"]);
+    // A second series of another modality: the study lists both and either filter finds it.
+    let mr = NewInstance {
+        series_uid: "3.2.2".into(),
+        modality: Some("PT".into()),
+        ..instance("3.2", "3.2.2.1", 'b')
+    };
+    store.record_instance(&mr).await.unwrap();
+    let by_pt = WorklistFilter {
+        modality: Some("PT".into()),
+        ..WorklistFilter::default()
+    };
+    let rows = store.worklist(&by_pt, cap, 100).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(
+        (rows[0].study_uid.as_str(), rows[0].modalities.as_str()),
+        ("3.2", "CT,PT")
+    );
+    assert_eq!(store.worklist(&ct, cap, 100).await.unwrap().len(), 1);
     let pending = WorklistFilter {
         review: Some("pending".into()),
         ..WorklistFilter::default()

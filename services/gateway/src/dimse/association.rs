@@ -1,6 +1,9 @@
 //! One association: negotiate, then answer C-ECHO and C-STORE requests until release.
+//! Every refusal is logged with its reason, the peer's address and its AE title.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dicom_ul::association::Association;
 use dicom_ul::association::server::ServerAssociationOptions;
@@ -10,21 +13,19 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{Span, debug, info, warn};
 
-use super::command::{self, C_ECHO_RQ, C_STORE_RQ, Request};
-use super::{AllowList, DimseContext, MAX_PDU_LENGTH};
+use super::assemble::{Assembler, Message};
+use super::command::{self, Request};
+use super::negotiation::{AllowList, log_refused_contexts};
+use super::{DimseContext, MAX_PDU_LENGTH};
 use crate::ingest::{IngestError, Origin, Source, status};
 
 /// The Verification SOP class, for C-ECHO.
 const VERIFICATION: &str = "1.2.840.10008.1.1";
 
-/// What has arrived of the message in progress.
-#[derive(Default)]
-struct Incoming {
-    command: Vec<u8>,
-    request: Option<Request>,
-    data: Vec<u8>,
-    /// Set once the data set outgrew the limit; the rest is discarded, then refused.
-    oversized_at: Option<usize>,
+/// Who is on the other end, for every log line about what they sent.
+struct Peer {
+    addr: SocketAddr,
+    calling_ae: String,
 }
 
 pub(super) async fn run(
@@ -32,8 +33,20 @@ pub(super) async fn run(
     context: Arc<DimseContext>,
     shutdown: CancellationToken,
 ) {
+    let addr = match stream.peer_addr() {
+        Ok(addr) => addr,
+        Err(error) => {
+            info!(%error, "connection closed before negotiation");
+            return;
+        }
+    };
+    let refused = Arc::new(AtomicBool::new(false));
     let mut options = ServerAssociationOptions::new()
-        .ae_access_control(AllowList(context.allowed_calling_aes.clone()))
+        .ae_access_control(AllowList {
+            allowed: context.allowed_calling_aes.clone(),
+            peer: addr,
+            refused: Arc::clone(&refused),
+        })
         .ae_title(context.ae_title.as_str())
         .max_pdu_length(MAX_PDU_LENGTH)
         .with_abstract_syntax(VERIFICATION);
@@ -45,19 +58,34 @@ pub(super) async fn run(
     }
     let mut association = match options.establish_async(stream).await {
         Ok(association) => association,
+        // Refused by the AE check, which logged who and why already.
+        Err(_) if refused.load(Ordering::Relaxed) => return,
+        // Refused by dicom-ul itself (protocol version, application context).
+        Err(error @ dicom_ul::association::Error::Rejected { .. }) => {
+            warn!(peer = %addr, %error, "association refused");
+            return;
+        }
         Err(error) => {
-            info!(%error, "association refused or failed to establish");
+            info!(peer = %addr, %error, "association failed to establish");
             return;
         }
     };
-    let calling_ae = association.peer_ae_title().trim().to_owned();
-    Span::current().record("calling_ae", calling_ae.as_str());
+    let peer = Peer {
+        addr,
+        calling_ae: association.peer_ae_title().trim().to_owned(),
+    };
+    Span::current().record("calling_ae", peer.calling_ae.as_str());
+    log_refused_contexts(
+        association.presentation_contexts(),
+        peer.addr,
+        &peer.calling_ae,
+    );
     let origin = Origin {
         source: Source::Dimse,
-        calling_ae: Some(calling_ae),
+        calling_ae: Some(peer.calling_ae.clone()),
     };
     let limit = context.ingestor.max_instance_bytes() as usize;
-    let mut incoming = Incoming::default();
+    let mut incoming = Assembler::default();
     loop {
         let pdu = tokio::select! {
             pdu = association.receive() => pdu,
@@ -69,9 +97,10 @@ pub(super) async fn run(
         match pdu {
             Ok(Pdu::PData { data }) => {
                 for value in data {
-                    let Some(reply) = incoming
-                        .take(value, limit, &context, &origin, &association)
-                        .await
+                    let Some(message) = incoming.take(value, limit) else {
+                        continue;
+                    };
+                    let Some(reply) = answer(message, &context, &origin, &peer, &association).await
                     else {
                         continue;
                     };
@@ -99,82 +128,52 @@ pub(super) async fn run(
     }
 }
 
-impl Incoming {
-    /// Takes one PDV; returns the response PDU when a message is complete.
-    async fn take<S>(
-        &mut self,
-        value: PDataValue,
-        limit: usize,
-        context: &DimseContext,
-        origin: &Origin,
-        association: &dicom_ul::association::AsyncServerAssociation<S>,
-    ) -> Option<Pdu> {
-        let context_id = value.presentation_context_id;
-        match value.value_type {
-            PDataValueType::Command => {
-                self.command.extend_from_slice(&value.data);
-                if !value.is_last {
-                    return None;
+/// The response PDU to a complete message, if it gets one.
+async fn answer<S>(
+    message: Message,
+    context: &DimseContext,
+    origin: &Origin,
+    peer: &Peer,
+    association: &dicom_ul::association::AsyncServerAssociation<S>,
+) -> Option<Pdu> {
+    match message {
+        Message::Echo {
+            context_id,
+            request,
+        } => reply(context_id, command::echo_response(&request)),
+        Message::Store {
+            context_id,
+            request,
+            data,
+        } => {
+            let transfer_syntax = association
+                .presentation_contexts()
+                .iter()
+                .find(|pc| pc.id == context_id)
+                .map(|pc| pc.transfer_syntax.clone())
+                .unwrap_or_default();
+            let limit = context.ingestor.max_instance_bytes();
+            let result = match data {
+                Err(size) => Err(IngestError::TooLarge {
+                    size: size as u64,
+                    limit,
+                }),
+                Ok(data) => {
+                    context
+                        .ingestor
+                        .ingest_dataset(data, transfer_syntax, origin)
+                        .await
                 }
-                let parsed = command::parse_request(&std::mem::take(&mut self.command));
-                let request = match parsed {
-                    Ok(request) => request,
-                    Err(error) => {
-                        warn!(%error, "unreadable DIMSE command");
-                        return None;
-                    }
-                };
-                match request.command_field {
-                    C_ECHO_RQ => return reply(context_id, command::echo_response(&request)),
-                    C_STORE_RQ => {
-                        self.request = Some(request);
-                        self.data.clear();
-                        self.oversized_at = None;
-                    }
-                    other => warn!(command_field = other, "unsupported DIMSE command"),
-                }
-                None
-            }
-            PDataValueType::Data => {
-                self.append(value.data, limit);
-                if !value.is_last {
-                    return None;
-                }
-                let request = self.request.take()?;
-                let transfer_syntax = association
-                    .presentation_contexts()
-                    .iter()
-                    .find(|pc| pc.id == context_id)
-                    .map(|pc| pc.transfer_syntax.clone())
-                    .unwrap_or_default();
-                let result = match self.oversized_at.take() {
-                    Some(size) => Err(IngestError::TooLarge {
-                        size: size as u64,
-                        limit: limit as u64,
-                    }),
-                    None => {
-                        let data = std::mem::take(&mut self.data);
-                        context
-                            .ingestor
-                            .ingest_dataset(data, transfer_syntax, origin)
-                            .await
-                    }
-                };
-                reply(context_id, store_reply(&request, result))
-            }
+            };
+            reply(context_id, store_reply(&request, result, peer))
         }
-    }
-
-    fn append(&mut self, data: Vec<u8>, limit: usize) {
-        if let Some(size) = self.oversized_at.as_mut() {
-            *size += data.len();
-        } else if self.data.len() + data.len() > limit {
-            self.oversized_at = Some(self.data.len() + data.len());
-            self.data = Vec::new();
-        } else if self.data.is_empty() {
-            self.data = data;
-        } else {
-            self.data.extend_from_slice(&data);
+        Message::Unreadable { error } => {
+            warn!(peer = %peer.addr, calling_ae = ?peer.calling_ae, %error, "unreadable DIMSE command");
+            None
+        }
+        Message::Unsupported { request } => {
+            warn!(peer = %peer.addr, calling_ae = ?peer.calling_ae, command_field = request.command_field, "unsupported DIMSE command");
+            None
         }
     }
 }
@@ -182,6 +181,7 @@ impl Incoming {
 fn store_reply(
     request: &Request,
     result: Result<crate::ingest::Ingested, IngestError>,
+    peer: &Peer,
 ) -> Result<Vec<u8>, command::CommandError> {
     match result {
         Ok(ingested) => {
@@ -189,7 +189,14 @@ fn store_reply(
             command::store_response(request, status::SUCCESS, None)
         }
         Err(error) => {
-            warn!(%error, code = error.code(), sop_instance_uid = %request.sop_instance_uid, "refused C-STORE");
+            warn!(
+                peer = %peer.addr,
+                calling_ae = ?peer.calling_ae,
+                code = error.code(),
+                %error,
+                sop_instance_uid = ?request.sop_instance_uid,
+                "refused C-STORE"
+            );
             command::store_response(request, error.dimse_status(), Some(&error.to_string()))
         }
     }

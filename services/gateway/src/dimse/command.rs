@@ -34,10 +34,11 @@ pub(crate) enum CommandError {
     Write(String),
 }
 
+/// Reads a request's command set through the guarded reader: a command element declaring
+/// more bytes than the command holds is refused before anything is allocated for it.
 pub(crate) fn parse_request(bytes: &[u8]) -> Result<Request, CommandError> {
-    let ts = IMPLICIT_VR_LITTLE_ENDIAN.erased();
-    let object = InMemDicomObject::read_dataset_with_ts(bytes, &ts)
-        .map_err(|e| CommandError::Read(e.to_string()))?;
+    let object =
+        radraft_dicom_guard::read_command(bytes).map_err(|e| CommandError::Read(e.to_string()))?;
     let u16_of = |tag, name| {
         object
             .element(tag)

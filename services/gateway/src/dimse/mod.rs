@@ -1,16 +1,17 @@
 //! The DICOM C-STORE SCP (with C-ECHO): accepts associations from allowed calling AEs and
 //! stores each received instance through the [`Ingestor`](crate::ingest::Ingestor).
 
+pub(crate) mod assemble;
 mod association;
-mod command;
+pub(crate) mod command;
+mod negotiation;
 
 use std::sync::Arc;
 
-use dicom_ul::association::server::AccessControl;
-use dicom_ul::pdu::{AssociationRJServiceUserReason, UserIdentity};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info_span, warn};
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::AllowedAes;
 use crate::ingest::Ingestor;
@@ -25,34 +26,19 @@ pub struct DimseContext {
     pub allowed_calling_aes: AllowedAes,
 }
 
-/// Association access control: the called AE must be ours and the calling AE allowed.
-#[derive(Debug, Clone)]
-struct AllowList(AllowedAes);
-
-impl AccessControl for AllowList {
-    fn check_access(
-        &self,
-        this_ae_title: &str,
-        calling_ae_title: &str,
-        called_ae_title: &str,
-        _user_identity: Option<&UserIdentity>,
-    ) -> Result<(), AssociationRJServiceUserReason> {
-        if called_ae_title.trim() != this_ae_title.trim() {
-            return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
-        }
-        if !self.0.allows(calling_ae_title) {
-            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
-        }
-        Ok(())
-    }
-}
-
-/// Accepts associations until `shutdown` is cancelled; each runs on its own task.
-pub async fn serve(listener: TcpListener, context: Arc<DimseContext>, shutdown: CancellationToken) {
+/// Accepts associations until `stop` is cancelled, each on its own task, then waits for
+/// the open ones to end; `abort` cuts them (the drain's grace period is over).
+pub async fn serve(
+    listener: TcpListener,
+    context: Arc<DimseContext>,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let associations = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = shutdown.cancelled() => return,
+            () = stop.cancelled() => break,
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -67,6 +53,13 @@ pub async fn serve(listener: TcpListener, context: Arc<DimseContext>, shutdown: 
         }
         let context = Arc::clone(&context);
         let span = info_span!("association", %peer, calling_ae = tracing::field::Empty);
-        tokio::spawn(association::run(stream, context, shutdown.clone()).instrument(span));
+        associations.spawn(association::run(stream, context, abort.clone()).instrument(span));
     }
+    // Closing the listener refuses new associations while the open ones finish.
+    drop(listener);
+    associations.close();
+    if !associations.is_empty() {
+        info!(open = associations.len(), "draining DICOM associations");
+    }
+    associations.wait().await;
 }

@@ -1,7 +1,9 @@
 //! Why an object was refused, and how each door reports it to the sender.
 
+use dicom_core::Tag;
 use radraft_archive::ArchiveError;
 use radraft_core::UidError;
+use radraft_dicom_guard::{GuardError, PixelProblem};
 use radraft_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +12,22 @@ pub enum IngestError {
     TooLarge { size: u64, limit: u64 },
     #[error("not a readable DICOM object: {reason}")]
     NotDicom { reason: String },
+    /// A length the object declares runs past its end; refused before anything is
+    /// allocated for it.
+    #[error("element {tag} declares {length} bytes, {remaining} remain")]
+    DeclaredLength {
+        tag: Tag,
+        length: u32,
+        remaining: usize,
+    },
+    #[error("data set inflates to more than {limit} bytes")]
+    InflatedTooLarge { limit: u64 },
+    /// Nesting too deep, or a sequence or the encapsulated pixel data left open.
+    #[error("{problem}")]
+    Malformed { problem: String },
+    /// The pixel data cannot match the object's own image description.
+    #[error("{0}")]
+    PixelData(PixelProblem),
     #[error("required attribute {name} is missing")]
     MissingAttribute { name: &'static str },
     #[error("attribute {name} is not a valid UID: {source}")]
@@ -52,8 +70,11 @@ impl IngestError {
 
     pub fn dimse_status(&self) -> u16 {
         match self {
-            Self::TooLarge { .. } => status::OUT_OF_RESOURCES,
-            Self::NotDicom { .. } => status::CANNOT_UNDERSTAND,
+            Self::TooLarge { .. } | Self::InflatedTooLarge { .. } => status::OUT_OF_RESOURCES,
+            Self::NotDicom { .. } | Self::DeclaredLength { .. } | Self::Malformed { .. } => {
+                status::CANNOT_UNDERSTAND
+            }
+            Self::PixelData(_) => status::DATASET_DOES_NOT_MATCH_SOP_CLASS,
             Self::MissingAttribute { .. } | Self::InvalidUid { .. } => {
                 status::DATASET_DOES_NOT_MATCH_SOP_CLASS
             }
@@ -77,6 +98,10 @@ impl IngestError {
         match self {
             Self::TooLarge { .. } => "too_large",
             Self::NotDicom { .. } => "not_dicom",
+            Self::DeclaredLength { .. } => "declared_length",
+            Self::InflatedTooLarge { .. } => "inflated_too_large",
+            Self::Malformed { .. } => "malformed",
+            Self::PixelData(_) => "pixel_data_mismatch",
             Self::MissingAttribute { .. } => "missing_attribute",
             Self::InvalidUid { .. } => "invalid_uid",
             Self::UnsupportedSopClass { .. } => "unsupported_sop_class",
@@ -85,6 +110,32 @@ impl IngestError {
             Self::Index(StoreError::SeriesInOtherStudy { .. }) => "series_in_other_study",
             Self::Index(_) => "database_unavailable",
             Self::Task(_) => "internal",
+        }
+    }
+}
+
+impl From<GuardError> for IngestError {
+    fn from(error: GuardError) -> Self {
+        match error {
+            GuardError::DeclaredLength {
+                tag,
+                length,
+                remaining,
+            } => Self::DeclaredLength {
+                tag,
+                length,
+                remaining,
+            },
+            GuardError::InflatedTooLarge { limit } => Self::InflatedTooLarge { limit },
+            error @ (GuardError::TooDeep { .. }
+            | GuardError::Unterminated { .. }
+            | GuardError::Structure { .. }) => Self::Malformed {
+                problem: error.to_string(),
+            },
+            GuardError::TransferSyntax { uid } => Self::UnsupportedTransferSyntax { uid },
+            other => Self::NotDicom {
+                reason: other.to_string(),
+            },
         }
     }
 }

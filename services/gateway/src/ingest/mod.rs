@@ -7,12 +7,13 @@ mod parse;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use radraft_archive::{Archive, ArchiveKey, Put};
+use radraft_archive::{Archive, ArchiveKey};
+use radraft_dicom_guard::Limits;
 use radraft_store::{NewInstance, Recorded, Store};
-use tracing::warn;
 
 pub use error::{IngestError, status};
-pub use parse::Parsed;
+pub(crate) use parse::dataset as check_dataset;
+pub use parse::{Parsed, declared_uids};
 
 /// The door an object came through, recorded with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,9 @@ pub struct Ingestor {
     archive: Arc<dyn Archive>,
     store: Store,
     max_instance_bytes: u64,
+    /// How received bytes are read: strict about structure, inflation capped at the
+    /// per-object limit (a deflated object may not grow past what is accepted plain).
+    limits: Limits,
 }
 
 impl Ingestor {
@@ -61,6 +65,7 @@ impl Ingestor {
             archive,
             store,
             max_instance_bytes,
+            limits: Limits::strict(max_instance_bytes),
         }
     }
 
@@ -71,7 +76,8 @@ impl Ingestor {
     /// Ingests a DICOM Part 10 file (STOW-RS part, Orthanc download), stored byte for byte.
     pub async fn ingest_file(&self, file: Bytes, origin: &Origin) -> Result<Ingested, IngestError> {
         self.check_size(file.len())?;
-        let parsed = tokio::task::spawn_blocking(move || parse::part10(file)).await??;
+        let limits = self.limits;
+        let parsed = tokio::task::spawn_blocking(move || parse::part10(file, &limits)).await??;
         self.store(parsed, origin).await
     }
 
@@ -85,8 +91,9 @@ impl Ingestor {
     ) -> Result<Ingested, IngestError> {
         self.check_size(dataset.len())?;
         let calling_ae = origin.calling_ae.clone();
+        let limits = self.limits;
         let parsed = tokio::task::spawn_blocking(move || {
-            parse::dataset(dataset, &transfer_syntax, calling_ae.as_deref())
+            parse::dataset(dataset, &transfer_syntax, calling_ae.as_deref(), &limits)
         })
         .await??;
         self.store(parsed, origin).await
@@ -111,7 +118,7 @@ impl Ingestor {
             &parsed.sha256,
         );
         let size_bytes = parsed.file.len() as i64;
-        let put = self.archive.put(&key, parsed.file).await?;
+        self.archive.put(&key, parsed.file).await?;
         let new = NewInstance {
             study_uid: parsed.study_uid.to_string(),
             series_uid: parsed.series_uid.to_string(),
@@ -127,23 +134,15 @@ impl Ingestor {
             calling_ae: origin.calling_ae.clone(),
             source: origin.source.as_str(),
         };
-        match self.store.record_instance(&new).await {
-            Ok(recorded) => Ok(Ingested {
-                study_uid: new.study_uid,
-                sop_class_uid: new.sop_class_uid,
-                sop_instance_uid: new.sop_instance_uid,
-                recorded,
-            }),
-            Err(error) => {
-                // Nothing partial may stay: an archived file without its row is removed,
-                // unless it was already there (then a committed row owns it).
-                if put == Put::Created
-                    && let Err(cleanup) = self.archive.delete(&key).await
-                {
-                    warn!(error = %cleanup, sop_instance_uid = %new.sop_instance_uid, "could not roll back archive write");
-                }
-                Err(error.into())
-            }
-        }
+        // A failed index write leaves the archived file where it is: an identical send may
+        // have committed a row naming it meanwhile. The gateway's orphan sweep removes files
+        // no row names once they are old enough.
+        let recorded = self.store.record_instance(&new).await?;
+        Ok(Ingested {
+            study_uid: new.study_uid,
+            sop_class_uid: new.sop_class_uid,
+            sop_instance_uid: new.sop_instance_uid,
+            recorded,
+        })
     }
 }

@@ -1,14 +1,15 @@
-//! Reading just enough of a received object to validate and index it. Parsing reads the
-//! whole data set, so truncated objects are caught here, before anything is stored.
+//! Reading just enough of a received object to validate and index it, through the shared
+//! guarded reader (no declared length trusted, inflation capped, every structure closed).
+//! Parsing reads the whole data set, so truncated objects are caught here, and the pixel
+//! data is held to the object's own image description, before anything is stored.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
 use dicom_object::meta::FileMetaTableBuilder;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use radraft_core::{Uid, sop_class, transfer_syntax};
+use radraft_dicom_guard::Limits;
 use sha2::{Digest, Sha256};
 
 use super::IngestError;
@@ -33,12 +34,8 @@ pub struct Parsed {
 }
 
 /// Validates a Part 10 file; the archived bytes are the file as received.
-pub(super) fn part10(file: Bytes) -> Result<Parsed, IngestError> {
-    let object = OpenFileOptions::new()
-        .from_reader(file.as_ref())
-        .map_err(|e| IngestError::NotDicom {
-            reason: e.to_string(),
-        })?;
+pub(crate) fn part10(file: Bytes, limits: &Limits) -> Result<Parsed, IngestError> {
+    let object = radraft_dicom_guard::read_file(&file, limits)?;
     let transfer_syntax = object
         .meta()
         .transfer_syntax()
@@ -48,22 +45,14 @@ pub(super) fn part10(file: Bytes) -> Result<Parsed, IngestError> {
 }
 
 /// Validates a C-STORE data set and wraps it, unchanged, in a file meta group.
-pub(super) fn dataset(
+pub(crate) fn dataset(
     dataset: Vec<u8>,
     transfer_syntax: &str,
     calling_ae: Option<&str>,
+    limits: &Limits,
 ) -> Result<Parsed, IngestError> {
     let transfer_syntax = transfer_syntax.trim_end_matches('\0').to_owned();
-    let ts = TransferSyntaxRegistry
-        .get(&transfer_syntax)
-        .ok_or_else(|| IngestError::UnsupportedTransferSyntax {
-            uid: transfer_syntax.clone(),
-        })?;
-    let object = InMemDicomObject::read_dataset_with_ts(dataset.as_slice(), ts).map_err(|e| {
-        IngestError::NotDicom {
-            reason: e.to_string(),
-        }
-    })?;
+    let object = radraft_dicom_guard::read_dataset(&dataset, &transfer_syntax, limits)?;
     let sop_class = required(&object, tags::SOP_CLASS_UID, "SOPClassUID")?;
     let sop_instance = required(&object, tags::SOP_INSTANCE_UID, "SOPInstanceUID")?;
     let mut meta = FileMetaTableBuilder::new()
@@ -116,6 +105,8 @@ fn identify(
     let modality = optional(object, tags::MODALITY);
     let accession_number = optional(object, tags::ACCESSION_NUMBER);
     let study_description = optional(object, tags::STUDY_DESCRIPTION);
+    radraft_dicom_guard::check_pixel_data(object, &transfer_syntax)
+        .map_err(IngestError::PixelData)?;
     let sha256 = hex::encode(Sha256::digest(&file));
     Ok(Parsed {
         study_uid,
@@ -148,4 +139,22 @@ fn required(
 fn uid(object: &InMemDicomObject, tag: Tag, name: &'static str) -> Result<Uid, IngestError> {
     let raw = required(object, tag, name)?;
     Uid::parse(&raw).map_err(|source| IngestError::InvalidUid { name, source })
+}
+
+/// The SOP class and instance UIDs a Part 10 file's meta group declares, each where it
+/// could be read and is a valid UID: what a refusal names even when the data set itself
+/// was unreadable.
+pub fn declared_uids(file: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(meta) = radraft_dicom_guard::read_meta(file) else {
+        return (None, None);
+    };
+    let valid = |raw: &str| {
+        Uid::parse(raw.trim_end_matches(['\0', ' ']))
+            .ok()
+            .map(|u| u.to_string())
+    };
+    (
+        valid(meta.media_storage_sop_class_uid()),
+        valid(meta.media_storage_sop_instance_uid()),
+    )
 }

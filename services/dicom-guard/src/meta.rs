@@ -1,17 +1,11 @@
-//! Guards against hostile input that dicom-rs would trust (both found by fuzzing): meta
-//! group lengths larger than the input, and RLE headers with impossible segment counts.
-//!
-//! dicom-object reads the file meta group with its own code, which allocates and
-//! zero-fills each value's declared length before reading it. `check_meta` walks the meta
-//! group's element headers in step with that reader and rejects the first defined length
-//! that exceeds the bytes left. The data set after it is bounded inside dicom-parser
-//! itself (`parse.rs`).
+//! The file meta group's header walk. dicom-object reads the meta group with its own code,
+//! which allocates and zero-fills each value's declared length before reading it, so
+//! `check_meta` walks the group's element headers in step with that reader and refuses the
+//! first defined length that exceeds the bytes left. The data set after it is bounded inside
+//! dicom-parser itself (`bounded.rs`).
 
 use dicom_core::Tag;
 use dicom_core::VR;
-use dicom_dictionary_std::tags;
-
-use crate::object::Instance;
 
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
@@ -131,29 +125,6 @@ fn scan_meta(d: &[u8]) -> Result<(), Overlong> {
         // Defined-length sequences are entered: their items' values are checked too.
         if vr != VR::SQ {
             pos += consumed(vr, len as usize);
-        }
-    }
-    Ok(())
-}
-
-/// dicom-rs's RLE decoder trusts each fragment's segment count and allocates for it (up
-/// to 16 GiB from a corrupt header, found by fuzzing). PS3.5 G.5: a 64-byte header, at
-/// most 15 segments.
-pub(crate) fn check_rle_headers(instance: &Instance) -> Result<(), String> {
-    if instance.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.5" {
-        return Ok(());
-    }
-    let element = instance.object.element_opt(tags::PIXEL_DATA).ok().flatten();
-    let Some(fragments) = element.and_then(|e| e.value().fragments()) else {
-        return Ok(());
-    };
-    for (i, f) in fragments.iter().enumerate() {
-        let count = f
-            .get(0..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        match count {
-            Some(n) if f.len() >= 64 && n <= 15 => {}
-            _ => return Err(format!("invalid RLE header in fragment {i}")),
         }
     }
     Ok(())

@@ -1,12 +1,14 @@
 //! The Orthanc connector: follows Orthanc's `/changes` feed and pulls every `StableStudy`
 //! in its original transfer syntax. The feed position is kept in Postgres and advanced only
-//! after a study's instances are all stored, so a restart never skips one.
+//! after a study's instances are all stored, so a restart never skips one. Every request
+//! has a timeout, and an instance over the size limit is refused from its declared size
+//! without being downloaded (`client`).
+
+mod client;
 
 use std::time::Duration;
 
 use radraft_store::Store;
-use reqwest::Client;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -14,16 +16,15 @@ use tracing::{info, warn};
 use crate::config::OrthancConfig;
 use crate::ingest::{IngestError, Ingestor, Origin, Source};
 
+pub use client::ClientError;
+use client::OrthancClient;
+
 const PAGE: u32 = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrthancError {
-    #[error("Orthanc request {what} failed")]
-    Http {
-        what: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("Orthanc could not be reached or refused a request")]
+    Client(#[from] ClientError),
     #[error("could not store a pulled instance")]
     Ingest(#[from] IngestError),
     #[error("could not read or save the feed cursor")]
@@ -56,19 +57,23 @@ struct Resource {
 #[derive(Debug, Clone)]
 pub struct OrthancFollower {
     config: OrthancConfig,
-    client: Client,
+    client: OrthancClient,
     ingestor: Ingestor,
     store: Store,
 }
 
 impl OrthancFollower {
-    pub fn new(config: OrthancConfig, ingestor: Ingestor, store: Store) -> Self {
-        Self {
+    pub fn new(
+        config: OrthancConfig,
+        ingestor: Ingestor,
+        store: Store,
+    ) -> Result<Self, OrthancError> {
+        Ok(Self {
+            client: OrthancClient::new(config.clone())?,
             config,
-            client: Client::new(),
             ingestor,
             store,
-        }
+        })
     }
 
     fn feed(&self) -> String {
@@ -102,11 +107,9 @@ impl OrthancFollower {
         let feed = self.feed();
         let since = self.store.feed_cursor(&feed).await?.unwrap_or(0);
         let changes: Changes = self
-            .get(&format!("/changes?since={since}&limit={PAGE}"))
-            .await?
-            .json()
-            .await
-            .map_err(|source| http("read /changes", source))?;
+            .client
+            .json(&format!("/changes?since={since}&limit={PAGE}"))
+            .await?;
         for change in &changes.changes {
             if change.change_type == "StableStudy" {
                 self.pull_study(&change.id).await?;
@@ -120,32 +123,33 @@ impl OrthancFollower {
     }
 
     async fn pull_study(&self, orthanc_id: &str) -> Result<(), OrthancError> {
-        let response = match self.get(&format!("/studies/{orthanc_id}/instances")).await {
-            Err(OrthancError::Http { source, .. })
-                if source.status() == Some(reqwest::StatusCode::NOT_FOUND) =>
-            {
+        let path = format!("/studies/{orthanc_id}/instances");
+        let instances: Vec<Resource> = match self.client.json(&path).await {
+            Err(ClientError::NotFound { .. }) => {
                 // Deleted from Orthanc since it settled: nothing left to pull.
                 warn!(orthanc_study = %orthanc_id, "stable study no longer in Orthanc; skipped");
                 return Ok(());
             }
             other => other?,
         };
-        let instances: Vec<Resource> = response
-            .json()
-            .await
-            .map_err(|source| http("read study instances", source))?;
         let origin = Origin {
             source: Source::Orthanc,
             calling_ae: Some(self.config.name.clone()),
         };
+        let limit = self.ingestor.max_instance_bytes();
         let mut stored = 0;
         for instance in &instances {
-            let file = self
-                .get(&format!("/instances/{}/file", instance.id))
-                .await?
-                .bytes()
-                .await
-                .map_err(|source| http("download instance", source))?;
+            let path = format!("/instances/{}/file", instance.id);
+            let file = match self.client.download(&path, limit).await {
+                Ok(file) => file,
+                // Too large to take: asking again will not shrink it. Keep going.
+                Err(ClientError::TooLarge { size, limit }) => {
+                    let error = IngestError::TooLarge { size, limit };
+                    warn!(%error, code = error.code(), orthanc_instance = %instance.id, "refused pulled instance");
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
             match self.ingestor.ingest_file(file, &origin).await {
                 Ok(_) => stored += 1,
                 // The object itself is bad: pulling it again will not help. Keep going.
@@ -157,29 +161,5 @@ impl OrthancFollower {
         }
         info!(orthanc_study = %orthanc_id, stored, total = instances.len(), "pulled stable study from Orthanc");
         Ok(())
-    }
-
-    async fn get(&self, path: &str) -> Result<reqwest::Response, OrthancError> {
-        let mut request = self.client.get(format!("{}{path}", self.config.url));
-        if let Some(user) = &self.config.username {
-            let password = self
-                .config
-                .password
-                .as_ref()
-                .map(|p| p.expose_secret().to_owned());
-            request = request.basic_auth(user, password);
-        }
-        request
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|source| http(path, source))
-    }
-}
-
-fn http(what: &str, source: reqwest::Error) -> OrthancError {
-    OrthancError::Http {
-        what: what.to_owned(),
-        source,
     }
 }

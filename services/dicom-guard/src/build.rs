@@ -1,0 +1,183 @@
+//! Building the in-memory object from dicom-parser's tokens, as dicom-object's own builder
+//! does, with two differences that untrusted input needs: nesting is bounded (dicom-object
+//! recurses once per level, and a few MB of nested sequences overflowed the stack of the
+//! thread reading them, aborting the process), and where the input simply stops, every open
+//! structure is reported rather than closed silently (dicom-object ends encapsulated pixel
+//! data at the end of the input as if its delimiter had been there).
+
+use dicom_core::header::Length;
+use dicom_core::value::{DataSetSequence, PixelFragmentSequence, Value};
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use dicom_object::mem::InMemElement;
+use dicom_parser::dataset::DataToken;
+use dicom_parser::dataset::read::Error as TokenError;
+
+use crate::error::GuardError;
+
+/// One structure still open while tokens arrive.
+enum Open {
+    /// The top-level data set, or an item of a sequence.
+    DataSet(Vec<InMemElement>),
+    Sequence {
+        tag: Tag,
+        len: Length,
+        items: Vec<InMemDicomObject>,
+    },
+}
+
+/// Builds the data set from `tokens`. `max_depth` bounds the sequences open at once;
+/// `pixel_delimiter_required` refuses encapsulated pixel data cut off by the end of input.
+pub(crate) fn object<I>(
+    tokens: I,
+    max_depth: usize,
+    pixel_delimiter_required: bool,
+) -> Result<InMemDicomObject, GuardError>
+where
+    I: Iterator<Item = Result<DataToken, TokenError>>,
+{
+    let mut tokens = tokens.map(|t| {
+        t.map_err(|source| GuardError::DataSet {
+            source: Box::new(source),
+        })
+    });
+    let mut stack = vec![Open::DataSet(Vec::new())];
+    let mut depth = 0;
+    while let Some(token) = tokens.next() {
+        match token? {
+            DataToken::ElementHeader(header) => {
+                let Some(DataToken::PrimitiveValue(value)) = tokens.next().transpose()? else {
+                    return Err(structure("element header without a value"));
+                };
+                let element = DataElement::new_with_len(header.tag, header.vr, header.len, value);
+                push_element(&mut stack, element)?;
+            }
+            DataToken::SequenceStart { tag, len } => {
+                if !matches!(stack.last(), Some(Open::DataSet(_))) {
+                    return Err(structure("sequence start"));
+                }
+                if depth >= max_depth {
+                    return Err(GuardError::TooDeep { limit: max_depth });
+                }
+                depth += 1;
+                stack.push(Open::Sequence {
+                    tag,
+                    len,
+                    items: Vec::new(),
+                });
+            }
+            DataToken::ItemStart { .. } => {
+                if !matches!(stack.last(), Some(Open::Sequence { .. })) {
+                    return Err(structure("item start"));
+                }
+                stack.push(Open::DataSet(Vec::new()));
+            }
+            DataToken::ItemEnd => {
+                // The top-level data set is never closed by an item delimiter.
+                if stack.len() < 2 {
+                    return Err(structure("item end"));
+                }
+                let Some(Open::DataSet(elements)) = stack.pop() else {
+                    return Err(structure("item end"));
+                };
+                let Some(Open::Sequence { items, .. }) = stack.last_mut() else {
+                    return Err(structure("item end"));
+                };
+                items.push(InMemDicomObject::from_element_iter(elements));
+            }
+            DataToken::SequenceEnd => {
+                let Some(Open::Sequence { tag, len, items }) = stack.pop() else {
+                    return Err(structure("sequence end"));
+                };
+                depth -= 1;
+                let value = Value::Sequence(DataSetSequence::new(items, len));
+                push_element(
+                    &mut stack,
+                    DataElement::new_with_len(tag, VR::SQ, len, value),
+                )?;
+            }
+            DataToken::PixelSequenceStart => {
+                let value = pixel_sequence(&mut tokens, pixel_delimiter_required)?;
+                push_element(
+                    &mut stack,
+                    DataElement::new(tags::PIXEL_DATA, VR::OB, value),
+                )?;
+            }
+            DataToken::PrimitiveValue(_) => return Err(structure("value without a header")),
+            DataToken::ItemValue(_) | DataToken::OffsetTable(_) => {
+                return Err(structure("fragment outside pixel data"));
+            }
+        }
+    }
+    match stack.pop() {
+        Some(Open::DataSet(elements)) if stack.is_empty() => {
+            Ok(InMemDicomObject::from_element_iter(elements))
+        }
+        // Report the outermost structure left open: that is where the input went wrong.
+        _ => {
+            let tag = stack
+                .iter()
+                .find_map(|open| match open {
+                    Open::Sequence { tag, .. } => Some(*tag),
+                    Open::DataSet(_) => None,
+                })
+                .unwrap_or(Tag(0xFFFE, 0xE000));
+            Err(GuardError::Unterminated {
+                what: "sequence",
+                tag,
+            })
+        }
+    }
+}
+
+fn structure(token: &'static str) -> GuardError {
+    GuardError::Structure { token }
+}
+
+/// Adds an element to the data set or item being read.
+fn push_element(stack: &mut [Open], element: InMemElement) -> Result<(), GuardError> {
+    match stack.last_mut() {
+        Some(Open::DataSet(elements)) => {
+            elements.push(element);
+            Ok(())
+        }
+        _ => Err(structure("element inside a sequence but outside its items")),
+    }
+}
+
+/// The fragments of encapsulated pixel data, up to its sequence delimiter.
+fn pixel_sequence<I>(
+    tokens: &mut I,
+    delimiter_required: bool,
+) -> Result<Value<InMemDicomObject, Vec<u8>>, GuardError>
+where
+    I: Iterator<Item = Result<DataToken, GuardError>>,
+{
+    let mut offset_table: Option<Vec<u32>> = None;
+    let mut fragments = Vec::new();
+    loop {
+        match tokens.next().transpose()? {
+            Some(DataToken::OffsetTable(table)) => offset_table = Some(table),
+            Some(DataToken::ItemValue(data)) => fragments.push(data),
+            // After the first item, later items are fragments, even when it was empty.
+            Some(DataToken::ItemEnd) => {
+                offset_table.get_or_insert_with(Vec::new);
+            }
+            Some(DataToken::ItemStart { .. }) => {}
+            Some(DataToken::SequenceEnd) => break,
+            None if !delimiter_required => break,
+            None => {
+                return Err(GuardError::Unterminated {
+                    what: "encapsulated pixel data",
+                    tag: tags::PIXEL_DATA,
+                });
+            }
+            Some(_) => return Err(structure("element inside encapsulated pixel data")),
+        }
+    }
+    Ok(Value::PixelSequence(PixelFragmentSequence::new(
+        offset_table.unwrap_or_default(),
+        fragments,
+    )))
+}
