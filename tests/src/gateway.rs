@@ -154,6 +154,10 @@ impl Running {
         format!("http://127.0.0.1:{}/dicom-web/studies", self.http_port)
     }
 
+    pub fn health_url(&self) -> String {
+        format!("http://127.0.0.1:{}/health", self.http_port)
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task)

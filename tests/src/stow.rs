@@ -23,14 +23,25 @@ pub fn body(parts: &[Vec<u8>]) -> Vec<u8> {
 }
 
 pub async fn post(url: &str, content_type: &str, body: Vec<u8>) -> StowResponse {
-    let response = reqwest::Client::new()
+    post_with_token(url, content_type, body, None).await
+}
+
+/// Like `post`, with `Authorization: Bearer <token>` when a token is given.
+pub async fn post_with_token(
+    url: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> StowResponse {
+    let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", content_type)
         .header("accept", "application/dicom+json")
-        .body(body)
-        .send()
-        .await
-        .expect("gateway answers HTTP");
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("gateway answers HTTP");
     let status = response.status().as_u16();
     let warning = response
         .headers()
@@ -47,9 +58,17 @@ pub async fn post(url: &str, content_type: &str, body: Vec<u8>) -> StowResponse 
 }
 
 pub async fn store(url: &str, parts: &[Vec<u8>]) -> StowResponse {
-    let content_type =
-        format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}");
-    post(url, &content_type, body(parts)).await
+    store_with_token(url, parts, None).await
+}
+
+/// Like `store`, presenting a bearer token when one is given.
+pub async fn store_with_token(url: &str, parts: &[Vec<u8>], token: Option<&str>) -> StowResponse {
+    post_with_token(url, &content_type(), body(parts), token).await
+}
+
+/// The Content-Type of a body made by `body`.
+pub fn content_type() -> String {
+    format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}")
 }
 
 /// The FailureReason codes of a response's FailedSOPSequence.

@@ -17,9 +17,9 @@ use crate::announce::{Announcer, Settler};
 use crate::config::{AllowedAes, GatewayConfig};
 use crate::dimse::{self, DimseContext};
 use crate::drain::Drain;
+use crate::http_edge;
 use crate::ingest::Ingestor;
 use crate::orthanc::{OrthancError, OrthancFollower};
-use crate::stow;
 use crate::sweep::Sweeper;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,11 @@ impl App {
                 "every calling AE title is allowed; set RADRAFT_GATEWAY__ALLOWED_CALLING_AES to restrict"
             );
         }
+        if config.http.tokens.is_empty() {
+            warn!(
+                "HTTP endpoints (STOW-RS) accept requests without authentication; set RADRAFT_GATEWAY__HTTP_TOKENS to require a bearer token"
+            );
+        }
         Ok(Self {
             config,
             store,
@@ -163,7 +168,8 @@ impl App {
         let http = axum::serve(
             self.http_listener,
             // The client's address reaches the handlers, for logging refusals.
-            stow::router(self.ingestor).into_make_service_with_connect_info::<SocketAddr>(),
+            http_edge::router(self.ingestor, &self.config.http)
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { stop.cancelled().await });
         let served = tokio::select! {

@@ -8,7 +8,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use radraft_core::settings::{Settings, check_scheme};
-use secrecy::SecretString;
+// Re-exported: the configuration holds secrets in this type.
+pub use secrecy::SecretString;
+
+mod http;
+
+pub use http::{HttpLimits, MIN_TOKEN_CHARS};
 
 pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
 
@@ -42,6 +47,7 @@ pub struct GatewayConfig {
     /// How often the archive is swept for such files.
     pub sweep_interval: Duration,
     pub orthanc: Option<OrthancConfig>,
+    pub http: HttpLimits,
 }
 
 /// Which calling AE titles may open an association.
@@ -119,6 +125,7 @@ impl GatewayConfig {
                 env.get("ORTHANC__DOWNLOAD_TIMEOUT_MS", 600_000),
             ),
         });
+        let http = HttpLimits::read(&mut env);
         let config = Self {
             database_url: env
                 .get_or_global("DATABASE_URL", "postgres://root@127.0.0.1:5432/radraft"),
@@ -140,6 +147,7 @@ impl GatewayConfig {
             orphan_grace: Duration::from_millis(env.get("ORPHAN_GRACE_MS", 3_600_000)),
             sweep_interval: Duration::from_millis(env.get("SWEEP_INTERVAL_MS", 3_600_000)),
             orthanc,
+            http,
         };
         config.validate(&mut env);
         env.finish()

@@ -8,6 +8,7 @@ mod app;
 pub mod config;
 mod dimse;
 mod drain;
+mod http_edge;
 pub mod ingest;
 pub mod inspect;
 mod orthanc;

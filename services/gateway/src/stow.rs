@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Router};
 use serde_json::{Value, json};
 use tracing::warn;
@@ -24,7 +24,6 @@ const DICOM_JSON: &str = "application/dicom+json";
 pub fn router(ingestor: Ingestor) -> Router {
     Router::new()
         .route("/dicom-web/studies", post(store_instances))
-        .route("/health", get(|| async { "ok" }))
         .with_state(ingestor)
 }
 
@@ -131,6 +130,13 @@ fn multipart_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 fn multipart_error(error: multer::Error) -> ApiError {
+    if over_body_limit(&error) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is over the gateway's total limit",
+        );
+    }
     match error {
         multer::Error::FieldSizeExceeded { limit, .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,6 +148,19 @@ fn multipart_error(error: multer::Error) -> ApiError {
             format!("the multipart body is malformed: {other}"),
         ),
     }
+}
+
+/// Whether reading the body failed because it passed `HTTP_MAX_BODY_BYTES` (a chunked body;
+/// one that declares a larger Content-Length is refused before it reaches the handler).
+fn over_body_limit(error: &multer::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// The STOW-RS response: ReferencedSOPSequence and FailedSOPSequence (PS3.18 §10.5.3).
