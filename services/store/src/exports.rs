@@ -139,25 +139,26 @@ impl Store {
         lease: Duration,
     ) -> Result<Option<DueExport>, StoreError> {
         let row: Option<DueRow> = sqlx::query_as(
-            "UPDATE report_exports x
-             SET next_attempt_at = now() + make_interval(secs => $2), attempts = attempts + 1
-             WHERE x.id = (
-                 SELECT e.id FROM report_exports e
-                 WHERE e.state = 'pending' AND e.destination = $1 AND e.next_attempt_at <= now()
-                   AND NOT EXISTS (SELECT 1 FROM report_exports p
-                                   WHERE p.draft_id = e.draft_id AND p.destination = e.destination
-                                     AND p.revision < e.revision AND p.state = 'pending')
-                 ORDER BY e.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING x.id, x.draft_id, x.study_uid, x.revision, x.destination,
-                 x.sop_instance_uid, x.series_instance_uid, x.attempts,
-                 (SELECT p.sop_instance_uid FROM report_exports p
-                  WHERE p.draft_id = x.draft_id AND p.destination = x.destination
-                    AND p.revision < x.revision AND p.state = 'sent'
-                  ORDER BY p.revision DESC LIMIT 1),
-                 (SELECT p.series_instance_uid FROM report_exports p
-                  WHERE p.draft_id = x.draft_id AND p.destination = x.destination
-                    AND p.revision < x.revision AND p.state = 'sent'
-                  ORDER BY p.revision DESC LIMIT 1)",
+            "WITH claimed AS (
+                 UPDATE report_exports x
+                 SET next_attempt_at = now() + make_interval(secs => $2), attempts = attempts + 1
+                 WHERE x.id = (
+                     SELECT e.id FROM report_exports e
+                     WHERE e.state = 'pending' AND e.destination = $1
+                       AND e.next_attempt_at <= now()
+                       AND NOT EXISTS (SELECT 1 FROM report_exports p
+                                       WHERE p.draft_id = e.draft_id
+                                         AND p.destination = e.destination
+                                         AND p.revision < e.revision AND p.state = 'pending')
+                     ORDER BY e.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING x.id, x.draft_id, x.study_uid, x.revision, x.destination,
+                     x.sop_instance_uid, x.series_instance_uid, x.attempts)
+             SELECT c.*, p.sop_instance_uid, p.series_instance_uid
+             FROM claimed c LEFT JOIN LATERAL (
+                 SELECT p.sop_instance_uid, p.series_instance_uid FROM report_exports p
+                 WHERE p.draft_id = c.draft_id AND p.destination = c.destination
+                   AND p.revision < c.revision AND p.state = 'sent'
+                 ORDER BY p.revision DESC LIMIT 1) p ON true",
         )
         .bind(destination)
         .bind(lease.as_secs_f64())

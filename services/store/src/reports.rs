@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::exports::{ExportRequest, queue_export};
-use crate::jobs::lock_version;
+use crate::review::lock_draft;
 use crate::{Store, StoreError, audit, query_failed};
 
 /// What a revision is.
@@ -184,17 +184,9 @@ impl Store {
         export: Option<&ExportRequest>,
     ) -> Result<Amended, StoreError> {
         let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
-        let version: Option<i32> =
-            sqlx::query_scalar("SELECT study_version FROM drafts WHERE id = $1 AND study_uid = $2")
-                .bind(draft_id)
-                .bind(study_uid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(query_failed("read draft"))?;
-        let Some(version) = version else {
+        let Some((version, _)) = lock_draft(&mut tx, study_uid, draft_id).await? else {
             return Ok(Amended::NoSuchDraft);
         };
-        lock_version(&mut tx, study_uid, version).await?;
         // Under the study lock: the decision and the latest revision cannot change meanwhile.
         let latest: Option<(String, Option<i32>)> = sqlx::query_as(
             "SELECT r.decision::text,

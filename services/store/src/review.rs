@@ -4,6 +4,7 @@
 //! with its audit event.
 
 use serde_json::{Value, json};
+use sqlx::{Postgres, Transaction};
 
 use crate::exports::{ExportRequest, queue_export};
 use crate::jobs::lock_version;
@@ -92,6 +93,27 @@ type DraftRow = (
     bool,
 );
 
+/// Finds draft `draft_id` of `study_uid` and locks its version and study (the lock order
+/// every writer keeps): `(study version, made in shadow mode)`, or `None` when there is no
+/// such draft. Decisions and amendments re-read what they check under this lock.
+pub(crate) async fn lock_draft(
+    tx: &mut Transaction<'_, Postgres>,
+    study_uid: &str,
+    draft_id: i64,
+) -> Result<Option<(i32, bool)>, StoreError> {
+    let found: Option<(i32, bool)> =
+        sqlx::query_as("SELECT study_version, shadow FROM drafts WHERE id = $1 AND study_uid = $2")
+            .bind(draft_id)
+            .bind(study_uid)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(query_failed("read draft"))?;
+    if let Some((version, _)) = found {
+        lock_version(tx, study_uid, version).await?;
+    }
+    Ok(found)
+}
+
 impl Store {
     /// The study's current draft, if it has one. A shadow draft is never shown or signed,
     /// so it counts as none here and in [`Store::decide`].
@@ -151,19 +173,10 @@ impl Store {
         export: Option<&ExportRequest>,
     ) -> Result<Decided, StoreError> {
         let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
-        let found: Option<(i32, bool, String)> = sqlx::query_as(
-            "SELECT study_version, superseded_at IS NOT NULL, review::text
-             FROM drafts WHERE id = $1 AND study_uid = $2 AND NOT shadow",
-        )
-        .bind(draft_id)
-        .bind(study_uid)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(query_failed("read draft"))?;
-        let Some((version, _, _)) = found else {
+        // A draft made in shadow mode is never shown, so it cannot be decided either.
+        let Some((version, false)) = lock_draft(&mut tx, study_uid, draft_id).await? else {
             return Ok(Decided::NoSuchDraft);
         };
-        lock_version(&mut tx, study_uid, version).await?;
         // Read again under the lock: a newer draft or another decision may have landed.
         // A draft whose study has newer images (a newer version, drafted or not) is not
         // signed: the radiologist reviews the newer one.
