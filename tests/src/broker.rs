@@ -17,7 +17,12 @@ pub struct WorkQueue {
 
 impl WorkQueue {
     pub async fn open(topology: &Topology) -> Self {
-        let connection = radraft_queue::connect(&amqp_url()).await.unwrap();
+        Self::open_at(&amqp_url(), topology).await
+    }
+
+    /// On the broker `url` names (a private broker of a fault test).
+    pub async fn open_at(url: &str, topology: &Topology) -> Self {
+        let connection = radraft_queue::connect(url).await.unwrap();
         let channel = connection.create_channel().await.unwrap();
         Self {
             channel,

@@ -15,7 +15,11 @@ fn admin_url() -> String {
 
 impl TestDb {
     pub async fn create() -> Self {
-        let admin_url = admin_url();
+        Self::create_on(admin_url()).await
+    }
+
+    /// A fresh database on the server `admin_url` names (a private server of a fault test).
+    pub async fn create_on(admin_url: String) -> Self {
         let name = format!("radraft_e2e_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url)
             .await

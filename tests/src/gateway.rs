@@ -91,7 +91,7 @@ impl Setup {
         config.queue_prefix = self.topology.exchange.clone();
         config.retry_delay = Duration::from_millis(self.topology.retry_delay_ms.into());
         config.ae_title = AE_TITLE.into();
-        config.dimse_addr = "127.0.0.1:0".parse().unwrap();
+        config.dimse_addr = Some("127.0.0.1:0".parse().unwrap());
         config.http_addr = "127.0.0.1:0".parse().unwrap();
         config.allowed_calling_aes = options.allowed_calling_aes;
         config.archive_dir = PathBuf::from(self.archive.path());

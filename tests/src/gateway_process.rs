@@ -42,13 +42,23 @@ pub fn gateway_vars(setup: &Setup, extra: &[(&str, &str)]) -> HashMap<String, St
 impl GatewayProcess {
     /// Starts the gateway and waits until it listens.
     pub fn spawn(setup: &Setup, extra: &[(&str, &str)], log_name: &str) -> Self {
+        Self::spawn_logging(setup, extra, "info,sqlx=warn,lapin=warn", log_name)
+    }
+
+    /// As [`GatewayProcess::spawn`], logging what the `RUST_LOG` filter `filter` lets through.
+    pub fn spawn_logging(
+        setup: &Setup,
+        extra: &[(&str, &str)],
+        filter: &str,
+        log_name: &str,
+    ) -> Self {
         let binary = built_binary("radraft-gateway", "radraft-gateway");
         let log =
             std::env::temp_dir().join(format!("{log_name}-{}.log", uuid::Uuid::new_v4().simple()));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(binary)
             .envs(gateway_vars(setup, extra))
-            .env("RUST_LOG", "info,sqlx=warn,lapin=warn")
+            .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             // The gateway logs to stdout; anything on stderr (a panic) goes to the log too.
             .stdout(file.try_clone().unwrap())
@@ -81,6 +91,17 @@ impl GatewayProcess {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no drain, no clean-up; waits until the process is gone.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM and returns at once; see [`GatewayProcess::wait`].

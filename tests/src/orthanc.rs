@@ -33,8 +33,19 @@ impl Orthanc {
     /// [`Orthanc::start`] on given ports: a PACS that comes up where a sender was already
     /// told to find it.
     pub fn start_on(stable_age_s: u32, http_port: u16, dicom_port: u16) -> Self {
+        Self::start_tuned(stable_age_s, http_port, dicom_port, serde_json::json!({}))
+    }
+
+    /// [`Orthanc::start_on`] with `extra` configuration options merged over ours (a
+    /// benchmark's tuning, say).
+    pub fn start_tuned(
+        stable_age_s: u32,
+        http_port: u16,
+        dicom_port: u16,
+        extra: serde_json::Value,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "Name": "radraft-e2e",
             "StorageDirectory": dir.path().join("storage"),
             "IndexDirectory": dir.path().join("index"),
@@ -50,6 +61,9 @@ impl Orthanc {
             "DicomAlwaysAllowStore": true,
             "StorageCompression": false,
         });
+        if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+            config.extend(extra.clone());
+        }
         let config_path = dir.path().join("orthanc.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let child = Command::new("Orthanc")

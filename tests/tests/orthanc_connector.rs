@@ -22,6 +22,7 @@ async fn a_stable_study_in_orthanc_is_pulled_and_announced() {
             poll_interval: Duration::from_millis(200),
             timeout: Duration::from_secs(10),
             download_timeout: Duration::from_secs(60),
+            ca: None,
         }),
         ..Options::default()
     };

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crate::Put;
+use crate::spool::Spool;
 
 /// Past this many remembered folders the memory is cleared; forgetting one only costs one
 /// extra parent fsync the next time a file goes into it.
@@ -94,6 +95,30 @@ pub(crate) fn write(dirs: &DurableDirs, root: &Path, path: &Path, bytes: &[u8]) 
         let _ = fs::remove_file(&tmp);
     }
     result.map(|()| Put::Created)
+}
+
+/// Durably moves a spooled file to `path` below `root`, as [`write`] does with bytes: the
+/// file is synced, renamed into place (on the same file system: the spool folder is below
+/// `root`), and the folder synced. When identical bytes are already there the spool is
+/// dropped, which removes it.
+pub(crate) fn place(
+    dirs: &DurableDirs,
+    root: &Path,
+    path: &Path,
+    mut spool: Spool,
+) -> io::Result<Put> {
+    if refresh_existing(path)? {
+        return Ok(Put::AlreadyPresent);
+    }
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "archive path has no parent"))?;
+    dirs.ensure(root, dir)?;
+    spool.file().sync_all()?;
+    fs::rename(spool.path(), path)?;
+    spool.keep();
+    File::open(dir)?.sync_all()?;
+    Ok(Put::Created)
 }
 
 /// Whether an identical copy is already at `path`. Its modification time is set to now

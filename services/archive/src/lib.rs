@@ -6,6 +6,7 @@
 mod durable;
 mod key;
 mod local;
+mod spool;
 mod sweep;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use bytes::Bytes;
 
 pub use key::ArchiveKey;
 pub use local::LocalArchive;
+pub use spool::Spool;
 pub use sweep::StaleFiles;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,11 @@ pub enum ArchiveError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not create a spool file")]
+    Spool {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("archive task failed to complete")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -58,6 +65,12 @@ pub trait Archive: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key`. Storing the same bytes again writes nothing (the local
     /// archive refreshes the file's time, so its orphan sweep leaves it alone).
     async fn put(&self, key: &ArchiveKey, bytes: Bytes) -> Result<Put, ArchiveError>;
+    /// A new, empty file in the archive's temporary area, to write an object into as it
+    /// arrives (see [`Spool`]).
+    async fn spool(&self) -> Result<Spool, ArchiveError>;
+    /// Stores a spooled file under `key`, with `put`'s durability; returns once it is on
+    /// stable storage. The spool is used up either way.
+    async fn put_spooled(&self, key: &ArchiveKey, spool: Spool) -> Result<Put, ArchiveError>;
     async fn get(&self, key: &ArchiveKey) -> Result<Vec<u8>, ArchiveError>;
     /// Removes an object. Ingest never calls it on a failed index write: an identical send
     /// may have committed a row naming the same object; orphans are swept instead.

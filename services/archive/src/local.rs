@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::durable::{self, DurableDirs};
-use crate::{Archive, ArchiveError, ArchiveKey, Put};
+use crate::spool::SPOOL_FOLDER;
+use crate::{Archive, ArchiveError, ArchiveKey, Put, Spool};
 
 #[derive(Debug, Clone)]
 pub struct LocalArchive {
@@ -32,6 +33,11 @@ impl LocalArchive {
     pub fn path_of(&self, key: &ArchiveKey) -> PathBuf {
         self.root.join(key.as_str())
     }
+
+    /// Where spool files are written: below the root, so they rename into place.
+    pub fn spool_folder(&self) -> PathBuf {
+        self.root.join(SPOOL_FOLDER)
+    }
 }
 
 #[async_trait]
@@ -40,6 +46,24 @@ impl Archive for LocalArchive {
         let path = self.path_of(key);
         let (dirs, root) = (Arc::clone(&self.dirs), self.root.clone());
         tokio::task::spawn_blocking(move || durable::write(&dirs, &root, &path, &bytes))
+            .await?
+            .map_err(|source| ArchiveError::Write {
+                key: key.to_string(),
+                source,
+            })
+    }
+
+    async fn spool(&self) -> Result<Spool, ArchiveError> {
+        let folder = self.spool_folder();
+        tokio::task::spawn_blocking(move || Spool::create(&folder))
+            .await?
+            .map_err(|source| ArchiveError::Spool { source })
+    }
+
+    async fn put_spooled(&self, key: &ArchiveKey, spool: Spool) -> Result<Put, ArchiveError> {
+        let path = self.path_of(key);
+        let (dirs, root) = (Arc::clone(&self.dirs), self.root.clone());
+        tokio::task::spawn_blocking(move || durable::place(&dirs, &root, &path, spool))
             .await?
             .map_err(|source| ArchiveError::Write {
                 key: key.to_string(),
@@ -130,5 +154,38 @@ mod tests {
             .unwrap();
         assert_eq!(archive.get(&key('a')).await.unwrap(), b"one");
         assert_eq!(archive.get(&key('b')).await.unwrap(), b"two");
+    }
+
+    #[tokio::test]
+    async fn a_spooled_object_is_moved_into_place_and_a_duplicate_spool_removed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let archive = LocalArchive::new(dir.path());
+        let k = key('c');
+        let mut spool = archive.spool().await.unwrap();
+        assert!(spool.path().starts_with(archive.spool_folder()));
+        spool.file().write_all(b"spooled bytes").unwrap();
+        assert_eq!(archive.put_spooled(&k, spool).await.unwrap(), Put::Created);
+        assert_eq!(archive.get(&k).await.unwrap(), b"spooled bytes");
+
+        let mut again = archive.spool().await.unwrap();
+        again.file().write_all(b"spooled bytes").unwrap();
+        let again_path = again.path().to_path_buf();
+        assert_eq!(
+            archive.put_spooled(&k, again).await.unwrap(),
+            Put::AlreadyPresent
+        );
+        assert!(!again_path.exists(), "the duplicate spool file is removed");
+
+        // A spool dropped unused leaves nothing behind either.
+        let unused = archive.spool().await.unwrap();
+        let unused_path = unused.path().to_path_buf();
+        drop(unused);
+        assert!(!unused_path.exists());
+        assert_eq!(
+            std::fs::read_dir(archive.spool_folder()).unwrap().count(),
+            0,
+            "the spool folder is empty"
+        );
     }
 }

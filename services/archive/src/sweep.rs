@@ -25,13 +25,20 @@ pub struct StaleFiles {
 }
 
 impl LocalArchive {
-    /// Every `study/series` folder in the archive.
+    /// Every `study/series` folder in the archive, and the spool folder when there is one
+    /// (it holds only temporary files, which [`LocalArchive::stale_in`] removes when old).
     pub async fn series_folders(&self) -> Result<Vec<PathBuf>, ArchiveError> {
         let root = self.root().to_path_buf();
+        let spool = self.spool_folder();
         tokio::task::spawn_blocking(move || {
             let mut folders = Vec::new();
             for study in subfolders(&root)? {
-                folders.extend(subfolders(&study)?);
+                if study != spool {
+                    folders.extend(subfolders(&study)?);
+                }
+            }
+            if spool.is_dir() {
+                folders.push(spool);
             }
             Ok(folders)
         })
@@ -204,5 +211,28 @@ mod tests {
         assert!(!archive.remove_if_untouched(&old, cutoff).await.unwrap());
         let names: Vec<_> = fs::read_dir(&series).unwrap().flatten().collect();
         assert_eq!(names.len(), 1, "only the fresh object is left: {names:?}");
+    }
+
+    #[tokio::test]
+    async fn spool_files_a_crash_left_behind_are_swept_once_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = LocalArchive::new(dir.path());
+        let spool = archive.spool().await.unwrap();
+        let (left, fresh) = (spool.path().to_path_buf(), archive.spool().await.unwrap());
+        // A crash: the spool is never dropped, its file stays.
+        std::mem::forget(spool);
+        let hour = Duration::from_secs(3600);
+        age(&left, 2 * hour);
+        let folders = archive.series_folders().await.unwrap();
+        assert_eq!(folders, vec![archive.spool_folder()]);
+        let cutoff = SystemTime::now() - hour;
+        let stale = archive
+            .stale_in(archive.spool_folder(), cutoff)
+            .await
+            .unwrap();
+        assert_eq!(stale.temporaries_removed, 1);
+        assert!(stale.objects.is_empty());
+        assert!(!left.exists());
+        assert!(fresh.path().exists(), "a spool in use is left alone");
     }
 }

@@ -6,6 +6,7 @@ pub mod review;
 pub mod settings;
 pub mod sop_class;
 pub mod study;
+pub mod tls;
 pub mod transfer_syntax;
 pub mod uid;
 

@@ -3,14 +3,17 @@
 //! gateway's doors). Header walks that mirror the parser's rules kept falling out of step
 //! with it (eight fuzzing rounds), so the data set is read by dicom-parser itself through
 //! [`Bounded`], a `StatefulDecode` that checks every header the parser decodes against the
-//! bytes actually left, before the parser can allocate for it.
+//! bytes actually left, before the parser can allocate for it. It can also leave the pixel
+//! data behind as it reads (see [`Bounded::skipping_pixel_data`]).
 
 use dicom_core::header::{DataElementHeader, Length, SequenceItemHeader};
 use dicom_core::{PrimitiveValue, Tag};
+use dicom_dictionary_std::tags;
 use dicom_parser::StatefulDecode;
 use dicom_parser::stateful::decode::Result as DecodeResult;
 
-use crate::meta::Overlong;
+use crate::meta::{Overlong, consumed};
+use crate::pixels::FRAGMENT_HEAD;
 
 /// dicom-parser's decoder, with every decoded header checked against the bytes left.
 /// On the first overlong length it records it, skips to the end and hands the parser a
@@ -20,6 +23,7 @@ pub(crate) struct Bounded<S> {
     inner: S,
     end: u64,
     pub(crate) overlong: Option<Overlong>,
+    skip_pixel_data: bool,
 }
 
 impl<S> Bounded<S> {
@@ -29,7 +33,16 @@ impl<S> Bounded<S> {
             inner,
             end,
             overlong: None,
+            skip_pixel_data: false,
         }
+    }
+
+    /// Reads past Pixel Data values instead of into memory: a native value comes out
+    /// empty (its header keeps the length) and each encapsulated fragment as its first
+    /// [`FRAGMENT_HEAD`] bytes, so a data set of any size is checked in a few KiB.
+    pub(crate) fn skipping_pixel_data(mut self) -> Self {
+        self.skip_pixel_data = true;
+        self
     }
 }
 
@@ -46,6 +59,17 @@ impl<S: StatefulDecode> Bounded<S> {
             .inner
             .skip_bytes(u32::try_from(left).unwrap_or(u32::MAX));
         Some(Length(0))
+    }
+
+    /// Skips a Pixel Data value when skipping is on: the bytes the parser would have read
+    /// for it (a whole number of words for OW, as `meta::consumed` says), left unread.
+    fn skipped(&mut self, header: &DataElementHeader) -> Option<DecodeResult<PrimitiveValue>> {
+        if !self.skip_pixel_data || header.tag != tags::PIXEL_DATA {
+            return None;
+        }
+        let len = header.len.get()?;
+        let bytes = consumed(header.vr, len as usize) as u32;
+        Some(self.inner.skip_bytes(bytes).map(|()| PrimitiveValue::Empty))
     }
 }
 
@@ -70,19 +94,36 @@ impl<S: StatefulDecode> StatefulDecode for Bounded<S> {
     }
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
+        if let Some(skipped) = self.skipped(header) {
+            return skipped;
+        }
         self.inner.read_value(header)
     }
 
     fn read_value_preserved(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
+        if let Some(skipped) = self.skipped(header) {
+            return skipped;
+        }
         self.inner.read_value_preserved(header)
     }
 
     fn read_value_bytes(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
+        if let Some(skipped) = self.skipped(header) {
+            return skipped;
+        }
         self.inner.read_value_bytes(header)
     }
 
+    /// dicom-parser calls this only for encapsulated pixel data fragments.
     fn read_to_vec(&mut self, length: u32, vec: &mut Vec<u8>) -> DecodeResult<()> {
-        self.inner.read_to_vec(length, vec)
+        if !self.skip_pixel_data {
+            return self.inner.read_to_vec(length, vec);
+        }
+        let head = length.min(FRAGMENT_HEAD as u32);
+        self.inner.read_to_vec(head, vec)?;
+        // The parser reserved the whole fragment, untouched: give it back.
+        vec.shrink_to_fit();
+        self.inner.skip_bytes(length - head)
     }
 
     fn read_u32_to_vec(&mut self, length: u32, vec: &mut Vec<u32>) -> DecodeResult<()> {

@@ -3,7 +3,9 @@
 //! recurses once per level, and a few MB of nested sequences overflowed the stack of the
 //! thread reading them, aborting the process), and where the input simply stops, every open
 //! structure is reported rather than closed silently (dicom-object ends encapsulated pixel
-//! data at the end of the input as if its delimiter had been there).
+//! data at the end of the input as if its delimiter had been there). Alongside the object it
+//! records the top-level Pixel Data's layout from the headers, which is all the checks need
+//! when the reader left the pixel bytes behind.
 
 use dicom_core::header::Length;
 use dicom_core::value::{DataSetSequence, PixelFragmentSequence, Value};
@@ -15,6 +17,8 @@ use dicom_parser::dataset::DataToken;
 use dicom_parser::dataset::read::Error as TokenError;
 
 use crate::error::GuardError;
+use crate::meta::consumed;
+use crate::pixels::{Fragment, PixelLayout};
 
 /// One structure still open while tokens arrive.
 enum Open {
@@ -33,7 +37,7 @@ pub(crate) fn object<I>(
     tokens: I,
     max_depth: usize,
     pixel_delimiter_required: bool,
-) -> Result<InMemDicomObject, GuardError>
+) -> Result<(InMemDicomObject, PixelLayout), GuardError>
 where
     I: Iterator<Item = Result<DataToken, TokenError>>,
 {
@@ -44,12 +48,22 @@ where
     });
     let mut stack = vec![Open::DataSet(Vec::new())];
     let mut depth = 0;
+    let mut layout = PixelLayout::Missing;
     while let Some(token) = tokens.next() {
         match token? {
             DataToken::ElementHeader(header) => {
                 let Some(DataToken::PrimitiveValue(value)) = tokens.next().transpose()? else {
                     return Err(structure("element header without a value"));
                 };
+                if header.tag == tags::PIXEL_DATA && stack.len() == 1 {
+                    let length = header
+                        .len
+                        .get()
+                        .map_or(0, |len| consumed(header.vr, len as usize));
+                    layout = PixelLayout::Native {
+                        length: length as u64,
+                    };
+                }
                 let element = DataElement::new_with_len(header.tag, header.vr, header.len, value);
                 push_element(&mut stack, element)?;
             }
@@ -91,6 +105,9 @@ where
                     return Err(structure("sequence end"));
                 };
                 depth -= 1;
+                if tag == tags::PIXEL_DATA && stack.len() == 1 {
+                    layout = PixelLayout::Sequence;
+                }
                 let value = Value::Sequence(DataSetSequence::new(items, len));
                 push_element(
                     &mut stack,
@@ -98,7 +115,10 @@ where
                 )?;
             }
             DataToken::PixelSequenceStart => {
-                let value = pixel_sequence(&mut tokens, pixel_delimiter_required)?;
+                let (value, found) = pixel_sequence(&mut tokens, pixel_delimiter_required)?;
+                if stack.len() == 1 {
+                    layout = found;
+                }
                 push_element(
                     &mut stack,
                     DataElement::new(tags::PIXEL_DATA, VR::OB, value),
@@ -112,7 +132,7 @@ where
     }
     match stack.pop() {
         Some(Open::DataSet(elements)) if stack.is_empty() => {
-            Ok(InMemDicomObject::from_element_iter(elements))
+            Ok((InMemDicomObject::from_element_iter(elements), layout))
         }
         // Report the outermost structure left open: that is where the input went wrong.
         _ => {
@@ -146,25 +166,31 @@ fn push_element(stack: &mut [Open], element: InMemElement) -> Result<(), GuardEr
     }
 }
 
-/// The fragments of encapsulated pixel data, up to its sequence delimiter.
+/// The fragments of encapsulated pixel data, up to its sequence delimiter, and their
+/// layout (each fragment's length is its item's: the reader may have kept only its head).
 fn pixel_sequence<I>(
     tokens: &mut I,
     delimiter_required: bool,
-) -> Result<Value<InMemDicomObject, Vec<u8>>, GuardError>
+) -> Result<(Value<InMemDicomObject, Vec<u8>>, PixelLayout), GuardError>
 where
     I: Iterator<Item = Result<DataToken, GuardError>>,
 {
     let mut offset_table: Option<Vec<u32>> = None;
     let mut fragments = Vec::new();
+    let mut layout = Vec::new();
+    let mut item_length = 0;
     loop {
         match tokens.next().transpose()? {
             Some(DataToken::OffsetTable(table)) => offset_table = Some(table),
-            Some(DataToken::ItemValue(data)) => fragments.push(data),
+            Some(DataToken::ItemValue(data)) => {
+                layout.push(Fragment::of(u64::from(item_length), &data));
+                fragments.push(data);
+            }
             // After the first item, later items are fragments, even when it was empty.
             Some(DataToken::ItemEnd) => {
                 offset_table.get_or_insert_with(Vec::new);
             }
-            Some(DataToken::ItemStart { .. }) => {}
+            Some(DataToken::ItemStart { len }) => item_length = len.get().unwrap_or(0),
             Some(DataToken::SequenceEnd) => break,
             None if !delimiter_required => break,
             None => {
@@ -176,8 +202,13 @@ where
             Some(_) => return Err(structure("element inside encapsulated pixel data")),
         }
     }
-    Ok(Value::PixelSequence(PixelFragmentSequence::new(
-        offset_table.unwrap_or_default(),
-        fragments,
-    )))
+    let offset_table = offset_table.unwrap_or_default();
+    let layout = PixelLayout::Encapsulated {
+        offset_table: offset_table.clone(),
+        fragments: layout,
+    };
+    Ok((
+        Value::PixelSequence(PixelFragmentSequence::new(offset_table, fragments)),
+        layout,
+    ))
 }

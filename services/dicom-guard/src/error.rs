@@ -35,6 +35,12 @@ pub enum GuardError {
         #[source]
         source: Box<dicom_object::ReadError>,
     },
+    /// The source holding the data set could not be read or sought (a spooled file).
+    #[error("cannot read the data set's source: {source}")]
+    Source {
+        #[source]
+        source: std::io::Error,
+    },
     /// dicom-parser could not read the data set (truncated value, bad header, ...).
     #[error("cannot read the data set: {source}")]
     DataSet {

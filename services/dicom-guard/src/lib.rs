@@ -8,7 +8,9 @@
 //! allocate for it ([`read_file`], [`read_dataset`], [`read_command`]), a deflated data set's
 //! inflated size is capped, and sequences are bounded in depth and, for new objects, must be
 //! closed ([`Limits::strict`]). [`check_pixel_data`] then holds an object's pixel data to its
-//! own image description, before anything is stored.
+//! own image description, before anything is stored. [`scan_dataset`] reads a data set from
+//! a file (or any seekable source) the same way without keeping its pixel data, so a
+//! receiver can check an object of any size in little memory.
 
 mod bounded;
 mod build;
@@ -17,6 +19,7 @@ mod meta;
 mod pixels;
 mod read;
 mod rle;
+mod scan;
 
 pub use error::GuardError;
 pub use pixels::{PixelProblem, check_pixel_data};
@@ -24,6 +27,7 @@ pub use read::{
     Limits, MAX_INFLATED_BYTES, read_command, read_dataset, read_file, read_meta, read_part10,
 };
 pub use rle::check_rle_headers;
+pub use scan::{Scanned, scan_dataset};
 
 #[cfg(test)]
 mod tests;

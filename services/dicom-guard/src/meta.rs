@@ -30,7 +30,7 @@ fn u32_at(d: &[u8], p: usize) -> Option<u32> {
 /// Bytes dicom-parser consumes for a value: numeric VRs read whole numbers only
 /// (`len >> 2` u32 values for UL, ...), so an odd length leaves bytes it reads as the
 /// next header. The scan must stay in step with the parser to see what it sees.
-fn consumed(vr: VR, len: usize) -> usize {
+pub(crate) fn consumed(vr: VR, len: usize) -> usize {
     let unit = match vr {
         VR::US | VR::SS | VR::OW => 2,
         VR::UL | VR::SL | VR::FL | VR::OF | VR::OL | VR::AT => 4,

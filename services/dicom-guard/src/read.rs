@@ -2,16 +2,14 @@
 //! DIMSE command sets, each through the meta group walk, the [`Bounded`] decoder, the inflate
 //! cap and the nesting-aware builder.
 
-use std::io::Read;
+use std::io::Cursor;
 
-use dicom_encoding::transfer_syntax::{Codec, TransferSyntax, TransferSyntaxIndex};
+use dicom_encoding::transfer_syntax::{TransferSyntax, TransferSyntaxIndex};
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, FileMetaTable, InMemDicomObject, OpenFileOptions};
-use dicom_parser::{DataSetReader, DynStatefulDecoder};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
 
-use crate::bounded::Bounded;
 use crate::error::GuardError;
 use crate::meta::{self, Overlong};
 
@@ -125,7 +123,7 @@ pub fn read_command(bytes: &[u8]) -> Result<InMemDicomObject, GuardError> {
     )
 }
 
-fn overlong((tag, length, remaining): Overlong) -> GuardError {
+pub(crate) fn overlong((tag, length, remaining): Overlong) -> GuardError {
     GuardError::DeclaredLength {
         tag,
         length,
@@ -165,40 +163,5 @@ fn read_with(
     ts: &TransferSyntax,
     limits: &Limits,
 ) -> Result<InMemDicomObject, GuardError> {
-    let (source, end): (Box<dyn Read + '_>, usize) = match ts.codec() {
-        Codec::Dataset(Some(adapter)) => (
-            adapter.adapt_reader(Box::new(bytes)),
-            inflated(bytes, limits.max_inflated)?,
-        ),
-        Codec::Dataset(None) => {
-            return Err(GuardError::TransferSyntax {
-                uid: ts.uid().to_owned(),
-            });
-        }
-        _ => (Box::new(bytes), bytes.len()),
-    };
-    let decoder =
-        DynStatefulDecoder::new_with_ts(source, ts, 0).map_err(|_| GuardError::TransferSyntax {
-            uid: ts.uid().to_owned(),
-        })?;
-    let mut bounded = Bounded::new(decoder, end as u64);
-    let tokens = DataSetReader::new(&mut bounded, Default::default());
-    let dataset = crate::build::object(tokens, limits.max_depth, limits.pixel_delimiter_required);
-    if let Some(found) = bounded.overlong {
-        return Err(overlong(found));
-    }
-    dataset
-}
-
-/// Length of a deflated data set (raw deflate, PS3.5 A.5) once inflated, refused past
-/// `limit`; on a corrupt stream, of what inflates before the error (the parser reads the
-/// same prefix).
-fn inflated(compressed: &[u8], limit: u64) -> Result<usize, GuardError> {
-    let mut decoder = flate2::read::DeflateDecoder::new(compressed).take(limit.saturating_add(1));
-    let length = std::io::copy(&mut decoder, &mut std::io::sink())
-        .unwrap_or_else(|_| decoder.get_ref().total_out());
-    if length > limit {
-        return Err(GuardError::InflatedTooLarge { limit });
-    }
-    usize::try_from(length).map_err(|_| GuardError::InflatedTooLarge { limit })
+    crate::scan::read_source(Cursor::new(bytes), ts, limits, false).map(|(object, _)| object)
 }

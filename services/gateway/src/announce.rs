@@ -72,6 +72,8 @@ impl Settler {
 pub struct Announcer {
     pub store: Store,
     pub amqp_url: String,
+    /// Which CA vouches for an `amqps://` broker.
+    pub amqp_trust: radraft_queue::BrokerTrust,
     pub topology: Topology,
     pub quiet_period: Duration,
     pub publish_timeout: Duration,
@@ -126,7 +128,8 @@ impl Announcer {
     async fn connect(&self) -> Result<Publisher, AnnounceError> {
         let deadline = Instant::now() + self.publish_timeout;
         let attempt = async {
-            let connection = radraft_queue::connect(&self.amqp_url).await?;
+            let connection =
+                radraft_queue::connect_trusting(&self.amqp_url, &self.amqp_trust).await?;
             Publisher::open(&connection, &self.topology).await
         };
         match timeout_at(deadline, attempt).await {

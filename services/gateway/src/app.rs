@@ -15,9 +15,10 @@ use tracing::{info, warn};
 
 use crate::announce::{Announcer, Settler};
 use crate::config::{AllowedAes, GatewayConfig};
-use crate::dimse::{self, DimseContext};
+use crate::dimse::{self, Admission, DimseContext, TlsHandshake, Transport};
 use crate::drain::Drain;
 use crate::http_edge;
+use crate::http_serve::{self, Serving, Shutdown};
 use crate::ingest::Ingestor;
 use crate::orthanc::{OrthancError, OrthancFollower};
 use crate::sweep::Sweeper;
@@ -55,7 +56,9 @@ pub struct App {
     ingestor: Ingestor,
     orthanc: Option<OrthancFollower>,
     topology: Topology,
-    dimse_listener: TcpListener,
+    /// `None` when the plain DICOM port is off (`DIMSE_ADDR=off`).
+    dimse_listener: Option<TcpListener>,
+    dimse_tls_listener: Option<TcpListener>,
     http_listener: TcpListener,
 }
 
@@ -87,7 +90,27 @@ impl App {
             )?),
             None => None,
         };
-        let dimse_listener = bind(config.dimse_addr).await?;
+        let dimse_listener = match config.dimse_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let dimse_tls_listener = match &config.tls.dimse {
+            Some(tls) => Some(bind(tls.addr).await?),
+            None => None,
+        };
+        if dimse_listener.is_none() && dimse_tls_listener.is_none() {
+            warn!("no DICOM listener: DIMSE_ADDR is off and DIMSE_TLS_ADDR is not set");
+        }
+        if config
+            .tls
+            .dimse
+            .as_ref()
+            .is_some_and(|tls| !tls.client_certificates)
+        {
+            warn!(
+                "DICOM TLS accepts peers without a client certificate; set RADRAFT_GATEWAY__TLS_CLIENT_CA_FILE to require one"
+            );
+        }
         let http_listener = bind(config.http_addr).await?;
         if config.allowed_calling_aes == AllowedAes::Any {
             warn!(
@@ -107,12 +130,27 @@ impl App {
             orthanc,
             topology,
             dimse_listener,
+            dimse_tls_listener,
             http_listener,
         })
     }
 
+    /// The plain DICOM listener's address; an error when that listener is off.
     pub fn dimse_addr(&self) -> std::io::Result<SocketAddr> {
-        self.dimse_listener.local_addr()
+        match &self.dimse_listener {
+            Some(listener) => listener.local_addr(),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the plain DICOM listener is off",
+            )),
+        }
+    }
+
+    /// The DICOM TLS listener's address, when there is one.
+    pub fn dimse_tls_addr(&self) -> Option<SocketAddr> {
+        self.dimse_tls_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
@@ -122,22 +160,46 @@ impl App {
     /// Serves until `shutdown` is cancelled, then drains: no new associations or
     /// requests, open ones get the configured grace period, then are cut.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RunError> {
-        if let (Ok(dimse_addr), Ok(http_addr)) = (self.dimse_addr(), self.http_addr()) {
-            info!(ae_title = %self.config.ae_title, %dimse_addr, %http_addr, "gateway listening");
+        if let Ok(http_addr) = self.http_addr() {
+            let dimse_addr = self
+                .dimse_addr()
+                .map_or("off".to_owned(), |a| a.to_string());
+            let dimse_tls_addr = self
+                .dimse_tls_addr()
+                .map_or("off".to_owned(), |a| a.to_string());
+            let https = self.config.tls.http.is_some();
+            info!(ae_title = %self.config.ae_title, %dimse_addr, %dimse_tls_addr, %http_addr, https, "gateway listening");
         }
         let drain = Drain::new(shutdown, self.config.drain_grace);
         let dimse_context = Arc::new(DimseContext {
             ingestor: self.ingestor.clone(),
             ae_title: self.config.ae_title.clone(),
             allowed_calling_aes: self.config.allowed_calling_aes.clone(),
+            admission: Admission::new(self.config.dimse.clone()),
         });
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(dimse::serve(
-            self.dimse_listener,
-            dimse_context,
-            drain.stop.clone(),
-            drain.abort.clone(),
-        ));
+        if let Some(listener) = self.dimse_listener {
+            tasks.spawn(dimse::serve(
+                listener,
+                Arc::clone(&dimse_context),
+                Transport::Plain,
+                drain.stop.clone(),
+                drain.abort.clone(),
+            ));
+        }
+        if let (Some(listener), Some(tls)) = (self.dimse_tls_listener, &self.config.tls.dimse) {
+            let handshake = TlsHandshake {
+                server: Arc::clone(&tls.server),
+                timeout: self.config.tls.handshake_timeout,
+            };
+            tasks.spawn(dimse::serve(
+                listener,
+                dimse_context,
+                Transport::Tls(handshake),
+                drain.stop.clone(),
+                drain.abort.clone(),
+            ));
+        }
         let settled = Arc::new(Notify::new());
         let settler = Settler {
             store: self.store.clone(),
@@ -148,6 +210,7 @@ impl App {
         let announcer = Announcer {
             store: self.store.clone(),
             amqp_url: self.config.amqp_url.clone(),
+            amqp_trust: self.config.amqp_trust.clone(),
             topology: self.topology,
             quiet_period: self.config.quiet_period,
             publish_timeout: self.config.publish_timeout,
@@ -164,24 +227,28 @@ impl App {
         if let Some(follower) = self.orthanc {
             tasks.spawn(drain.bounded(follower.run(drain.stop.clone())));
         }
-        let stop = drain.stop.clone();
-        let http = axum::serve(
-            self.http_listener,
-            // The client's address reaches the handlers, for logging refusals.
-            http_edge::router(self.ingestor, &self.config.http)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await });
-        let served = tokio::select! {
-            served = http => served,
-            () = drain.abort.cancelled() => Ok(()),
+        let serving = Serving {
+            tls: self.config.tls.http.clone(),
+            handshake_timeout: self.config.tls.handshake_timeout,
+            header_timeout: self.config.http.header_timeout,
         };
-        // The HTTP server may also have failed on its own: stop the rest then too.
+        let shutdown = Shutdown {
+            stop: drain.stop.clone(),
+            abort: drain.abort.clone(),
+        };
+        // Returns once stopped and drained (or cut by the abort).
+        http_serve::serve(
+            self.http_listener,
+            http_edge::router(self.ingestor, &self.config.http),
+            serving,
+            shutdown,
+        )
+        .await;
         drain.stop.cancel();
         while tasks.join_next().await.is_some() {}
         drain.finish();
         info!("gateway stopped");
-        served.map_err(RunError)
+        Ok(())
     }
 }
 

@@ -8,12 +8,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use radraft_core::settings::{Settings, check_scheme};
+use radraft_core::tls::TrustedCa;
+use radraft_queue::BrokerTrust;
 // Re-exported: the configuration holds secrets in this type.
 pub use secrecy::SecretString;
 
+mod client_tls;
+mod dimse;
 mod http;
+mod tls;
 
+pub use dimse::DimseLimits;
 pub use http::{HttpLimits, MIN_TOKEN_CHARS};
+pub use tls::{DimseTls, ListenAddr, TlsSettings};
 
 pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
 
@@ -21,12 +28,15 @@ pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
 pub struct GatewayConfig {
     pub database_url: String,
     pub amqp_url: String,
+    /// Which CA vouches for an `amqps://` broker (`AMQP_CA_FILE`; default: system roots).
+    pub amqp_trust: BrokerTrust,
     /// Prefix of every exchange and queue name (see `radraft_queue::Topology`).
     pub queue_prefix: String,
     /// How long a message waits in the retry queue; every service must declare the same.
     pub retry_delay: Duration,
     pub ae_title: String,
-    pub dimse_addr: SocketAddr,
+    /// The plain DICOM listener; `None` (`DIMSE_ADDR=off`): DICOM over TLS only.
+    pub dimse_addr: Option<SocketAddr>,
     pub http_addr: SocketAddr,
     pub allowed_calling_aes: AllowedAes,
     pub archive_dir: PathBuf,
@@ -48,6 +58,8 @@ pub struct GatewayConfig {
     pub sweep_interval: Duration,
     pub orthanc: Option<OrthancConfig>,
     pub http: HttpLimits,
+    pub tls: TlsSettings,
+    pub dimse: DimseLimits,
 }
 
 /// Which calling AE titles may open an association.
@@ -96,6 +108,9 @@ pub struct OrthancConfig {
     pub timeout: Duration,
     /// Total time allowed to download one instance.
     pub download_timeout: Duration,
+    /// The only CA trusted for an `https://` Orthanc (`ORTHANC__CA_FILE`); none: the
+    /// system's roots.
+    pub ca: Option<TrustedCa>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +127,9 @@ impl GatewayConfig {
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = Settings::new(ENV_PREFIX, vars);
         let orthanc_url = env.optional::<String>("ORTHANC__URL");
+        let orthanc_ca = orthanc_url
+            .as_deref()
+            .and_then(|url| client_tls::orthanc_ca(&mut env, url));
         let orthanc = orthanc_url.map(|url| OrthancConfig {
             name: env.get("ORTHANC__NAME", "orthanc".to_owned()),
             url: url.trim_end_matches('/').to_owned(),
@@ -124,16 +142,26 @@ impl GatewayConfig {
             download_timeout: Duration::from_millis(
                 env.get("ORTHANC__DOWNLOAD_TIMEOUT_MS", 600_000),
             ),
+            ca: orthanc_ca,
         });
         let http = HttpLimits::read(&mut env);
+        let dimse = DimseLimits::read(&mut env);
+        let tls = TlsSettings::read(&mut env);
+        let amqp_url = env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
         let config = Self {
             database_url: env
                 .get_or_global("DATABASE_URL", "postgres://root@127.0.0.1:5432/radraft"),
-            amqp_url: env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            amqp_trust: radraft_queue::broker_trust_setting(&mut env, &amqp_url),
+            amqp_url,
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
             retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
             ae_title: env.get("AE_TITLE", "RADRAFT".to_owned()),
-            dimse_addr: env.get("DIMSE_ADDR", SocketAddr::from(([0, 0, 0, 0], 11112))),
+            dimse_addr: env
+                .get(
+                    "DIMSE_ADDR",
+                    ListenAddr(Some(SocketAddr::from(([0, 0, 0, 0], 11112)))),
+                )
+                .0,
             http_addr: env.get("HTTP_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080))),
             allowed_calling_aes: env.get("ALLOWED_CALLING_AES", AllowedAes::Any),
             archive_dir: env.get("ARCHIVE_DIR", PathBuf::from("var/archive")),
@@ -148,6 +176,8 @@ impl GatewayConfig {
             sweep_interval: Duration::from_millis(env.get("SWEEP_INTERVAL_MS", 3_600_000)),
             orthanc,
             http,
+            tls,
+            dimse,
         };
         config.validate(&mut env);
         env.finish()
@@ -176,6 +206,9 @@ impl GatewayConfig {
                     schemes[0]
                 ));
             }
+        }
+        if check_scheme(&self.database_url, &["postgres", "postgresql"]) {
+            client_tls::check_database_url(env, &self.database_url);
         }
         if let Some(orthanc) = &self.orthanc
             && !(orthanc.url.starts_with("http://") || orthanc.url.starts_with("https://"))

@@ -191,6 +191,7 @@ mod tests {
             max_body_bytes: 1,
             timeout: std::time::Duration::from_secs(1),
             max_concurrent: 1,
+            header_timeout: std::time::Duration::from_secs(1),
         })
     }
 

@@ -9,11 +9,13 @@ pub mod config;
 mod dimse;
 mod drain;
 mod http_edge;
+mod http_serve;
 pub mod ingest;
 pub mod inspect;
 mod orthanc;
 mod stow;
 mod sweep;
+pub mod tls;
 
 pub use app::{App, RunError, StartError};
 pub use config::GatewayConfig;

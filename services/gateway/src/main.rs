@@ -15,6 +15,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lapin=warn")),
         )
         .init();
+    // Before the configuration is read: it builds the TLS configurations.
+    radraft_gateway::tls::install_crypto_provider();
     let config = GatewayConfig::from_env()?;
     // Installed before start-up, so a SIGTERM during it is not the default (immediate) exit.
     let mut terminate = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;

@@ -8,6 +8,8 @@
 //!   the failure reason). The worker acks the original only after such a publish returns.
 //! - [`Consumer`] consumes the work queue with a prefetch limit and yields [`Delivery`]s,
 //!   each settled once by [`Delivery::ack`] or [`Delivery::requeue`].
+//! - [`connect_trusting`] opens a connection, verifying an `amqps://` broker against the
+//!   system's roots or only a deployment's CA ([`BrokerTrust`], [`read_ca_file`]).
 //! - [`dead::list`] and [`dead::replay`] inspect and replay the dead-letter queue without
 //!   losing messages.
 //!
@@ -20,12 +22,16 @@ pub mod dead;
 mod delivery;
 mod headers;
 mod publish;
+mod tls;
 mod topology;
 
 pub use consume::Consumer;
 pub use dead::DeadLetter;
 pub use delivery::{DecodeError, Delivery};
 pub use publish::Publisher;
+pub use tls::{
+    BrokerTrust, CA_FILE_SETTING, CaFileError, broker_trust_setting, connect_trusting, read_ca_file,
+};
 pub use topology::Topology;
 
 #[derive(Debug, thiserror::Error)]
@@ -114,9 +120,8 @@ pub enum QueueError {
     },
 }
 
-/// Opens a connection with the tokio runtime lapin ships by default.
+/// Opens a connection with the tokio runtime lapin ships by default; an `amqps://` broker
+/// is verified against the system's roots (see [`connect_trusting`] for a private CA).
 pub async fn connect(amqp_url: &str) -> Result<lapin::Connection, QueueError> {
-    lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
-        .await
-        .map_err(QueueError::Connect)
+    connect_trusting(amqp_url, &BrokerTrust::SystemRoots).await
 }

@@ -192,6 +192,12 @@ impl ReviewConfig {
             env.problem(format!(
                 "{ENV_PREFIX}DATABASE_URL must start with postgres://"
             ));
+        } else if let Err(e) =
+            radraft_store::check_database_tls(config.database_url.expose_secret())
+        {
+            // `sslmode` and `sslrootcert` in the URL; a bad CA file is caught here, not at the
+            // first connection.
+            env.problem(format!("{ENV_PREFIX}DATABASE_URL: {e}"));
         }
         env.finish()
             .map(|()| config)

@@ -20,6 +20,7 @@ mod settle;
 mod switches;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod worklist;
 
 use sqlx::PgPool;
@@ -40,6 +41,7 @@ pub use reports::{Amended, ReportHistory, ReportRevision, RevisionKind, report_t
 pub use review::{Decided, Decision, DecisionRecord, ReviewDraft};
 pub use settle::PendingBatch;
 pub use switches::{DraftingSwitch, ModelMode};
+pub use tls::{DatabaseTlsError, check_database_tls};
 pub use worklist::{WorklistFilter, WorklistRow};
 
 /// The migrations in `migrations/`, embedded so every service can bring a database up to date.

@@ -91,9 +91,10 @@ async fn serve() -> anyhow::Result<ExitCode> {
 async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
     let config = QueueSettings::from_env()?;
     let topology = Topology::with_prefix(&config.queue_prefix).with_retry_delay(config.retry_delay);
-    let connection = radraft_queue::connect(config.amqp_url.expose_secret())
-        .await
-        .context("connecting to RabbitMQ")?;
+    let connection =
+        radraft_queue::connect_trusting(config.amqp_url.expose_secret(), &config.amqp_trust)
+            .await
+            .context("connecting to RabbitMQ")?;
     match command {
         DeadCommand::List => {
             let dead = radraft_queue::dead::list(&connection, &topology)

@@ -3,14 +3,17 @@
 //! cannot become an image: a receiver that stored it would supersede a good copy with a
 //! broken one (found: a CT slice whose sender rewrote Pixel Data's length to half).
 
+mod layout;
+
 use dicom_core::Tag;
-use dicom_core::value::Value;
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::rle::{RLE_LOSSLESS, segment_count};
+
+pub(crate) use layout::{FRAGMENT_HEAD, Fragment, PixelLayout};
 
 /// Why the pixel data cannot match the image description. Messages stay short: they are
 /// sent back as a C-STORE Error Comment (64 characters).
@@ -72,34 +75,46 @@ pub fn check_pixel_data(
     object: &InMemDicomObject,
     transfer_syntax: &str,
 ) -> Result<(), PixelProblem> {
-    let element = object.element_opt(tags::PIXEL_DATA).ok().flatten();
-    let Some(element) = element else {
+    check_layout(object, &PixelLayout::of(object), transfer_syntax)
+}
+
+/// [`check_pixel_data`] on a layout recorded while reading, the pixel bytes not kept.
+pub(crate) fn check_layout(
+    object: &InMemDicomObject,
+    layout: &PixelLayout,
+    transfer_syntax: &str,
+) -> Result<(), PixelProblem> {
+    if *layout == PixelLayout::Missing {
         return Err(PixelProblem::Missing);
-    };
+    }
     let image = Image::read(object)?;
     let ts = transfer_syntax.trim_end_matches(['\0', ' ']);
     let encapsulated_ts = TransferSyntaxRegistry
         .get(ts)
         .map(|t| t.is_encapsulated_pixel_data());
-    match element.value() {
-        Value::PixelSequence(sequence) => {
+    match layout {
+        PixelLayout::Encapsulated {
+            offset_table,
+            fragments,
+        } => {
             if encapsulated_ts == Some(false) {
                 return Err(PixelProblem::Encapsulated);
             }
-            let fragments = sequence.fragments();
-            check_fragments(object, &image, sequence.offset_table(), fragments)?;
+            check_fragments(object, &image, offset_table, fragments)?;
             if ts == RLE_LOSSLESS {
                 check_rle(&image, fragments)?;
             }
             Ok(())
         }
-        Value::Primitive(value) => {
+        PixelLayout::Native { length } => {
             if encapsulated_ts == Some(true) {
                 return Err(PixelProblem::NotEncapsulated);
             }
-            check_native_length(&image, value.calculate_byte_len() as u64)
+            check_native_length(&image, *length)
         }
-        Value::Sequence(_) => Err(PixelProblem::Attribute { name: "PixelData" }),
+        PixelLayout::Sequence | PixelLayout::Missing => {
+            Err(PixelProblem::Attribute { name: "PixelData" })
+        }
     }
 }
 
@@ -195,7 +210,7 @@ fn check_fragments(
     object: &InMemDicomObject,
     image: &Image,
     offset_table: &[u32],
-    fragments: &[Vec<u8>],
+    fragments: &[Fragment],
 ) -> Result<(), PixelProblem> {
     let frames = image.frames;
     if fragments.is_empty() {
@@ -220,7 +235,7 @@ fn check_fragments(
         let mut at = 0u64;
         for fragment in fragments {
             starts.push(at);
-            at += 8 + fragment.len() as u64;
+            at += 8 + fragment.length;
         }
         let mut previous = None;
         for (index, &offset) in offset_table.iter().enumerate() {
@@ -251,7 +266,7 @@ fn check_fragments(
 
 /// RLE Lossless (PS3.5 G): one fragment per frame, each with a valid header naming one
 /// segment per byte of each sample.
-fn check_rle(image: &Image, fragments: &[Vec<u8>]) -> Result<(), PixelProblem> {
+fn check_rle(image: &Image, fragments: &[Fragment]) -> Result<(), PixelProblem> {
     if fragments.len() != image.frames as usize {
         return Err(PixelProblem::RleFragments {
             fragments: fragments.len(),
@@ -260,7 +275,7 @@ fn check_rle(image: &Image, fragments: &[Vec<u8>]) -> Result<(), PixelProblem> {
     }
     let expected = image.samples.saturating_mul(image.bits.div_ceil(8));
     for (index, fragment) in fragments.iter().enumerate() {
-        match segment_count(fragment) {
+        match segment_count(&fragment.head) {
             None => return Err(PixelProblem::RleHeader { index }),
             Some(segments) if segments != expected => {
                 return Err(PixelProblem::RleSegments {

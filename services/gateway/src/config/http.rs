@@ -1,4 +1,4 @@
-//! The HTTP edge's settings (`HTTP_*`): tokens, body limit, timeout, concurrency.
+//! The HTTP edge's settings (`HTTP_*`): tokens, body limit, timeouts, concurrency.
 
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ pub struct HttpLimits {
     pub timeout: Duration,
     /// Requests handled at once; the next is answered 503 with Retry-After.
     pub max_concurrent: usize,
+    /// Time a connection has to send a request's headers once it is open or has finished
+    /// the previous request; a client that sends them slowly or never is cut after it.
+    pub header_timeout: Duration,
 }
 
 /// The shortest bearer token accepted, so that a guessable one cannot be configured.
@@ -39,6 +42,7 @@ impl HttpLimits {
             max_body_bytes: env.get("HTTP_MAX_BODY_BYTES", 4 << 30),
             timeout: Duration::from_millis(env.get("HTTP_TIMEOUT_MS", 600_000)),
             max_concurrent: env.get("HTTP_MAX_CONCURRENT", 32),
+            header_timeout: Duration::from_millis(env.get("HTTP_HEADER_TIMEOUT_MS", 30_000)),
         };
         // Problems name the token's position, never its text.
         if let Some(raw) = &tokens {
@@ -73,6 +77,11 @@ impl HttpLimits {
         }
         if http.timeout.is_zero() {
             env.problem(format!("{ENV_PREFIX}HTTP_TIMEOUT_MS must be above 0"));
+        }
+        if http.header_timeout.is_zero() {
+            env.problem(format!(
+                "{ENV_PREFIX}HTTP_HEADER_TIMEOUT_MS must be above 0"
+            ));
         }
         http
     }

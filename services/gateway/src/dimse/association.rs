@@ -1,36 +1,30 @@
-//! One association: negotiate, then answer C-ECHO and C-STORE requests until release.
-//! Every refusal is logged with its reason, the peer's address and its AE title.
+//! One association: negotiate (bounded by the negotiation timeout), then hand it to the
+//! conversation (`conversation.rs`) until it ends. Every refusal is logged with its reason,
+//! the peer's address and its AE title.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use dicom_ul::association::Association;
+use dicom_ul::association::AsyncServerAssociation;
 use dicom_ul::association::server::ServerAssociationOptions;
-use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
 use radraft_core::{sop_class, transfer_syntax};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tracing::{Span, debug, info, warn};
+use tracing::{info, warn};
 
-use super::assemble::{Assembler, Message};
-use super::command::{self, Request};
-use super::negotiation::{AllowList, log_refused_contexts};
+use super::conversation::converse;
+use super::negotiation::AllowList;
+use super::tls_listener::{self, Transport};
 use super::{DimseContext, MAX_PDU_LENGTH};
-use crate::ingest::{IngestError, Origin, Source, status};
 
 /// The Verification SOP class, for C-ECHO.
 const VERIFICATION: &str = "1.2.840.10008.1.1";
 
-/// Who is on the other end, for every log line about what they sent.
-struct Peer {
-    addr: SocketAddr,
-    calling_ae: String,
-}
-
 pub(super) async fn run(
     stream: TcpStream,
     context: Arc<DimseContext>,
+    transport: Transport,
     shutdown: CancellationToken,
 ) {
     let addr = match stream.peer_addr() {
@@ -49,6 +43,7 @@ pub(super) async fn run(
         })
         .ae_title(context.ae_title.as_str())
         .max_pdu_length(MAX_PDU_LENGTH)
+        .write_timeout(context.admission.limits.write_timeout)
         .with_abstract_syntax(VERIFICATION);
     for class in sop_class::ACCEPTED {
         options = options.with_abstract_syntax(class.uid);
@@ -56,164 +51,54 @@ pub(super) async fn run(
     for (uid, _) in transfer_syntax::DECODABLE {
         options = options.with_transfer_syntax(*uid);
     }
-    let mut association = match options.establish_async(stream).await {
-        Ok(association) => association,
+    // The two transports give associations of two stream types; what follows the
+    // negotiation is the same for both.
+    match transport {
+        Transport::Plain => {
+            // dicom-ul's own read timeout would also bound every later PDU: the idle
+            // timeout does that (see `conversation`), so negotiation is bounded here.
+            let timeout = context.admission.limits.negotiation_timeout;
+            let Ok(result) = tokio::time::timeout(timeout, options.establish_async(stream)).await
+            else {
+                warn!(
+                    peer = %addr,
+                    timeout_ms = timeout.as_millis(),
+                    "no association request within the negotiation timeout; connection closed"
+                );
+                return;
+            };
+            if let Some(association) = accepted(result, &refused, addr) {
+                converse(association, addr, context, shutdown).await;
+            }
+        }
+        Transport::Tls(tls) => {
+            let Some(result) = tls_listener::establish(options, stream, addr, &tls).await else {
+                return;
+            };
+            if let Some(association) = accepted(result, &refused, addr) {
+                converse(association, addr, context, shutdown).await;
+            }
+        }
+    }
+}
+
+/// The association, or `None` when it was refused or failed (logged).
+fn accepted<S>(
+    result: Result<AsyncServerAssociation<S>, dicom_ul::association::Error>,
+    refused: &AtomicBool,
+    addr: SocketAddr,
+) -> Option<AsyncServerAssociation<S>> {
+    match result {
+        Ok(association) => Some(association),
         // Refused by the AE check, which logged who and why already.
-        Err(_) if refused.load(Ordering::Relaxed) => return,
+        Err(_) if refused.load(Ordering::Relaxed) => None,
         // Refused by dicom-ul itself (protocol version, application context).
         Err(error @ dicom_ul::association::Error::Rejected { .. }) => {
             warn!(peer = %addr, %error, "association refused");
-            return;
+            None
         }
         Err(error) => {
             info!(peer = %addr, %error, "association failed to establish");
-            return;
-        }
-    };
-    let peer = Peer {
-        addr,
-        calling_ae: association.peer_ae_title().trim().to_owned(),
-    };
-    Span::current().record("calling_ae", peer.calling_ae.as_str());
-    log_refused_contexts(
-        association.presentation_contexts(),
-        peer.addr,
-        &peer.calling_ae,
-    );
-    let origin = Origin {
-        source: Source::Dimse,
-        calling_ae: Some(peer.calling_ae.clone()),
-    };
-    let limit = context.ingestor.max_instance_bytes() as usize;
-    let mut incoming = Assembler::default();
-    loop {
-        let pdu = tokio::select! {
-            pdu = association.receive() => pdu,
-            () = shutdown.cancelled() => {
-                let _ = association.abort().await;
-                return;
-            }
-        };
-        match pdu {
-            Ok(Pdu::PData { data }) => {
-                for value in data {
-                    let Some(message) = incoming.take(value, limit) else {
-                        continue;
-                    };
-                    let Some(reply) = answer(message, &context, &origin, &peer, &association).await
-                    else {
-                        continue;
-                    };
-                    if let Err(error) = association.send(&reply).await {
-                        warn!(%error, "could not send DIMSE response");
-                        return;
-                    }
-                }
-            }
-            Ok(Pdu::ReleaseRQ) => {
-                let _ = association.send(&Pdu::ReleaseRP).await;
-                debug!("association released");
-                return;
-            }
-            Ok(Pdu::AbortRQ { source }) => {
-                info!(?source, "association aborted by peer");
-                return;
-            }
-            Ok(other) => debug!(pdu = %other.short_description(), "ignoring unexpected PDU"),
-            Err(error) => {
-                info!(%error, "association ended");
-                return;
-            }
-        }
-    }
-}
-
-/// The response PDU to a complete message, if it gets one.
-async fn answer<S>(
-    message: Message,
-    context: &DimseContext,
-    origin: &Origin,
-    peer: &Peer,
-    association: &dicom_ul::association::AsyncServerAssociation<S>,
-) -> Option<Pdu> {
-    match message {
-        Message::Echo {
-            context_id,
-            request,
-        } => reply(context_id, command::echo_response(&request)),
-        Message::Store {
-            context_id,
-            request,
-            data,
-        } => {
-            let transfer_syntax = association
-                .presentation_contexts()
-                .iter()
-                .find(|pc| pc.id == context_id)
-                .map(|pc| pc.transfer_syntax.clone())
-                .unwrap_or_default();
-            let limit = context.ingestor.max_instance_bytes();
-            let result = match data {
-                Err(size) => Err(IngestError::TooLarge {
-                    size: size as u64,
-                    limit,
-                }),
-                Ok(data) => {
-                    context
-                        .ingestor
-                        .ingest_dataset(data, transfer_syntax, origin)
-                        .await
-                }
-            };
-            reply(context_id, store_reply(&request, result, peer))
-        }
-        Message::Unreadable { error } => {
-            warn!(peer = %peer.addr, calling_ae = ?peer.calling_ae, %error, "unreadable DIMSE command");
-            None
-        }
-        Message::Unsupported { request } => {
-            warn!(peer = %peer.addr, calling_ae = ?peer.calling_ae, command_field = request.command_field, "unsupported DIMSE command");
-            None
-        }
-    }
-}
-
-fn store_reply(
-    request: &Request,
-    result: Result<crate::ingest::Ingested, IngestError>,
-    peer: &Peer,
-) -> Result<Vec<u8>, command::CommandError> {
-    match result {
-        Ok(ingested) => {
-            debug!(sop_instance_uid = %ingested.sop_instance_uid, study_uid = %ingested.study_uid, recorded = ?ingested.recorded, "stored");
-            command::store_response(request, status::SUCCESS, None)
-        }
-        Err(error) => {
-            warn!(
-                peer = %peer.addr,
-                calling_ae = ?peer.calling_ae,
-                code = error.code(),
-                %error,
-                sop_instance_uid = ?request.sop_instance_uid,
-                "refused C-STORE"
-            );
-            command::store_response(request, error.dimse_status(), Some(&error.to_string()))
-        }
-    }
-}
-
-fn reply(context_id: u8, encoded: Result<Vec<u8>, command::CommandError>) -> Option<Pdu> {
-    match encoded {
-        Ok(data) => Some(Pdu::PData {
-            data: vec![PDataValue {
-                presentation_context_id: context_id,
-                value_type: PDataValueType::Command,
-                is_last: true,
-                data,
-            }],
-        }),
-        Err(error) => {
-            warn!(%error, "could not encode DIMSE response");
             None
         }
     }

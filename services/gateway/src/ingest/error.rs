@@ -42,6 +42,12 @@ pub enum IngestError {
     UnsupportedTransferSyntax { uid: String },
     #[error("could not archive the object")]
     Archive(#[from] ArchiveError),
+    /// Writing or reading the spool file a received data set goes to.
+    #[error("could not spool the object")]
+    Spool {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("could not index the object")]
     Index(#[from] StoreError),
     #[error("ingest task failed")]
@@ -62,7 +68,7 @@ impl IngestError {
     /// Whether the sender's object is at fault (retrying it unchanged will fail again).
     pub fn is_sender_fault(&self) -> bool {
         match self {
-            Self::Archive(_) | Self::Task(_) => false,
+            Self::Archive(_) | Self::Spool { .. } | Self::Task(_) => false,
             Self::Index(error) => matches!(error, StoreError::SeriesInOtherStudy { .. }),
             _ => true,
         }
@@ -83,7 +89,7 @@ impl IngestError {
             Self::Index(StoreError::SeriesInOtherStudy { .. }) => {
                 status::DATASET_DOES_NOT_MATCH_SOP_CLASS
             }
-            Self::Archive(_) | Self::Index(_) => status::OUT_OF_RESOURCES,
+            Self::Archive(_) | Self::Spool { .. } | Self::Index(_) => status::OUT_OF_RESOURCES,
             Self::Task(_) => status::PROCESSING_FAILURE,
         }
     }
@@ -106,7 +112,7 @@ impl IngestError {
             Self::InvalidUid { .. } => "invalid_uid",
             Self::UnsupportedSopClass { .. } => "unsupported_sop_class",
             Self::UnsupportedTransferSyntax { .. } => "unsupported_transfer_syntax",
-            Self::Archive(_) => "archive_unavailable",
+            Self::Archive(_) | Self::Spool { .. } => "archive_unavailable",
             Self::Index(StoreError::SeriesInOtherStudy { .. }) => "series_in_other_study",
             Self::Index(_) => "database_unavailable",
             Self::Task(_) => "internal",
@@ -133,6 +139,8 @@ impl From<GuardError> for IngestError {
                 problem: error.to_string(),
             },
             GuardError::TransferSyntax { uid } => Self::UnsupportedTransferSyntax { uid },
+            // Our own spool file, not the sender's bytes.
+            GuardError::Source { source } => Self::Spool { source },
             other => Self::NotDicom {
                 reason: other.to_string(),
             },

@@ -3,7 +3,9 @@
 
 mod error;
 mod parse;
+mod spooled;
 
+use std::io::BufReader;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,8 +14,13 @@ use radraft_dicom_guard::Limits;
 use radraft_store::{NewInstance, Recorded, Store};
 
 pub use error::{IngestError, status};
-pub(crate) use parse::dataset as check_dataset;
-pub use parse::{Parsed, declared_uids};
+pub(crate) use parse::check_dataset;
+pub use parse::{Identity, Parsed, declared_uids};
+pub use spooled::IncomingDataset;
+use spooled::{Named, spool_error};
+
+/// The read buffer for a spooled data set: the parser reads in small pieces.
+const SPOOL_READ_BUFFER: usize = 64 << 10;
 
 /// The door an object came through, recorded with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,32 +82,73 @@ impl Ingestor {
 
     /// Ingests a DICOM Part 10 file (STOW-RS part, Orthanc download), stored byte for byte.
     pub async fn ingest_file(&self, file: Bytes, origin: &Origin) -> Result<Ingested, IngestError> {
-        self.check_size(file.len())?;
+        self.check_size(file.len() as u64)?;
         let limits = self.limits;
         let parsed = tokio::task::spawn_blocking(move || parse::part10(file, &limits)).await??;
-        self.store(parsed, origin).await
+        let key = key_for(&parsed.identity, &parsed.sha256);
+        let size = parsed.file.len() as u64;
+        self.archive.put(&key, parsed.file).await?;
+        self.index(parsed.identity, key, parsed.sha256, size, origin)
+            .await
     }
 
-    /// Ingests a C-STORE data set received in `transfer_syntax`; the archived file is the
-    /// data set exactly as sent, behind a file meta group we write.
-    pub async fn ingest_dataset(
+    /// Starts receiving a C-STORE data set in `transfer_syntax`: a spool file in the
+    /// archive's temporary area, behind a file meta group naming the request's SOP class and
+    /// instance, to [`append`](IncomingDataset::append) the data set to as it arrives.
+    pub async fn receive_dataset(
         &self,
-        dataset: Vec<u8>,
-        transfer_syntax: String,
+        sop_class_uid: &str,
+        sop_instance_uid: &str,
+        transfer_syntax: &str,
+        origin: &Origin,
+    ) -> Result<IncomingDataset, IngestError> {
+        let named = Named {
+            sop_class_uid: sop_class_uid.to_owned(),
+            sop_instance_uid: sop_instance_uid.to_owned(),
+            transfer_syntax: transfer_syntax.trim_end_matches('\0').to_owned(),
+            calling_ae: origin.calling_ae.clone(),
+        };
+        let spool = self.archive.spool().await?;
+        tokio::task::spawn_blocking(move || IncomingDataset::start(spool, named)).await?
+    }
+
+    /// Ingests a received data set: checked from its spool file (the pixel data read past,
+    /// never held), which is then renamed into the archive; the archived file is the data
+    /// set exactly as sent, behind the file meta group.
+    pub async fn ingest_received(
+        &self,
+        incoming: IncomingDataset,
         origin: &Origin,
     ) -> Result<Ingested, IngestError> {
-        self.check_size(dataset.len())?;
-        let calling_ae = origin.calling_ae.clone();
+        self.check_size(incoming.data_len())?;
         let limits = self.limits;
-        let parsed = tokio::task::spawn_blocking(move || {
-            parse::dataset(dataset, &transfer_syntax, calling_ae.as_deref(), &limits)
+        let (mut incoming, identity) = tokio::task::spawn_blocking(move || {
+            let mut incoming = incoming;
+            let ts = incoming.named.transfer_syntax.clone();
+            let source = incoming.dataset().map_err(spool_error)?;
+            let source = BufReader::with_capacity(SPOOL_READ_BUFFER, source);
+            let identity = parse::dataset(source, &ts, &limits)?;
+            Ok::<_, IngestError>((incoming, identity))
         })
         .await??;
-        self.store(parsed, origin).await
+        let named = Named {
+            sop_class_uid: identity.sop_class_uid.clone(),
+            sop_instance_uid: identity.sop_instance_uid.to_string(),
+            ..incoming.named.clone()
+        };
+        if named != incoming.named {
+            let fresh = self.archive.spool().await?;
+            incoming =
+                tokio::task::spawn_blocking(move || incoming.renamed(fresh, named)).await??;
+        }
+        let sha256 = incoming.sha256();
+        let size = incoming.header_len + incoming.data_len;
+        let key = key_for(&identity, &sha256);
+        self.archive.put_spooled(&key, incoming.spool).await?;
+        self.index(identity, key, sha256, size, origin).await
     }
 
-    fn check_size(&self, size: usize) -> Result<(), IngestError> {
-        let size = size as u64;
+    fn check_size(&self, size: u64) -> Result<(), IngestError> {
         if size > self.max_instance_bytes {
             return Err(IngestError::TooLarge {
                 size,
@@ -110,27 +158,27 @@ impl Ingestor {
         Ok(())
     }
 
-    async fn store(&self, parsed: Parsed, origin: &Origin) -> Result<Ingested, IngestError> {
-        let key = ArchiveKey::for_instance(
-            &parsed.study_uid,
-            &parsed.series_uid,
-            &parsed.sop_instance_uid,
-            &parsed.sha256,
-        );
-        let size_bytes = parsed.file.len() as i64;
-        self.archive.put(&key, parsed.file).await?;
+    /// Indexes an archived object; only then is it reported stored.
+    async fn index(
+        &self,
+        identity: Identity,
+        key: ArchiveKey,
+        sha256: String,
+        size: u64,
+        origin: &Origin,
+    ) -> Result<Ingested, IngestError> {
         let new = NewInstance {
-            study_uid: parsed.study_uid.to_string(),
-            series_uid: parsed.series_uid.to_string(),
-            sop_instance_uid: parsed.sop_instance_uid.to_string(),
-            sop_class_uid: parsed.sop_class_uid.clone(),
-            modality: parsed.modality,
-            accession_number: parsed.accession_number,
-            study_description: parsed.study_description,
-            transfer_syntax_uid: parsed.transfer_syntax_uid,
+            study_uid: identity.study_uid.to_string(),
+            series_uid: identity.series_uid.to_string(),
+            sop_instance_uid: identity.sop_instance_uid.to_string(),
+            sop_class_uid: identity.sop_class_uid,
+            modality: identity.modality,
+            accession_number: identity.accession_number,
+            study_description: identity.study_description,
+            transfer_syntax_uid: identity.transfer_syntax_uid,
             archive_key: key.to_string(),
-            sha256: parsed.sha256,
-            size_bytes,
+            sha256,
+            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
             calling_ae: origin.calling_ae.clone(),
             source: origin.source.as_str(),
         };
@@ -145,4 +193,13 @@ impl Ingestor {
             recorded,
         })
     }
+}
+
+fn key_for(identity: &Identity, sha256: &str) -> ArchiveKey {
+    ArchiveKey::for_instance(
+        &identity.study_uid,
+        &identity.series_uid,
+        &identity.sop_instance_uid,
+        sha256,
+    )
 }

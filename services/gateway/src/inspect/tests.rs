@@ -15,12 +15,18 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
 const LIMIT: u64 = 1 << 20;
 
+/// A request command set; a data set follows it except for C-ECHO.
 fn command(field: u16) -> Vec<u8> {
+    let data_set_type: u16 = if field == 0x0030 { 0x0101 } else { 0 };
     let object = InMemDicomObject::command_from_element_iter([
         DataElement::new(tags::AFFECTED_SOP_CLASS_UID, VR::UI, dicom_value!(Str, CT)),
         DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [field])),
         DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [1])),
-        DataElement::new(tags::COMMAND_DATA_SET_TYPE, VR::US, dicom_value!(U16, [0])),
+        DataElement::new(
+            tags::COMMAND_DATA_SET_TYPE,
+            VR::US,
+            dicom_value!(U16, [data_set_type]),
+        ),
         DataElement::new(
             tags::AFFECTED_SOP_INSTANCE_UID,
             VR::UI,
@@ -106,11 +112,20 @@ fn each_message_gets_the_status_the_association_would_answer() {
 }
 
 #[test]
-fn unreadable_and_unsupported_commands_get_no_status_and_stop_nothing() {
+fn unsupported_requests_are_answered_after_their_data_set_and_stop_nothing() {
+    // A C-FIND request and its identifier, then a store.
+    let mut stream = pdu(PDataValueType::Command, true, command(0x0020));
+    stream.extend(pdu(PDataValueType::Data, true, ct(0)));
+    stream.extend(store(&ct(128)));
+    assert_eq!(replay(&stream, EXPLICIT_LE, LIMIT), [0x0211, 0x0000]);
+}
+
+#[test]
+fn an_unreadable_command_set_ends_the_association() {
     let mut lying = vec![0x00, 0x00, 0x00, 0x01];
     lying.extend_from_slice(&0x4000_0000_u32.to_le_bytes());
-    let mut stream = pdu(PDataValueType::Command, true, lying);
-    stream.extend(pdu(PDataValueType::Command, true, command(0x0020)));
+    let mut stream = pdu(PDataValueType::Command, true, command(0x0030));
+    stream.extend(pdu(PDataValueType::Command, true, lying));
     stream.extend(store(&ct(128)));
     assert_eq!(replay(&stream, EXPLICIT_LE, LIMIT), [0x0000]);
     assert!(replay(&[0xFF; 3], EXPLICIT_LE, LIMIT).is_empty());

@@ -1,10 +1,12 @@
 //! HTTP to Orthanc with a bound on every wait: connect and idle-read timeouts on the
 //! client, a total time per request, and instance downloads refused by their declared
 //! size (Content-Length) before a byte of the body is read, or cut off once they outgrow
-//! the limit when no size was declared.
+//! the limit when no size was declared. Over `https://` Orthanc's certificate is always
+//! verified, hostname included: against the system's roots, or, when `ORTHANC__CA_FILE`
+//! names a deployment's CA, against that CA alone.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use reqwest::{Certificate, Client, RequestBuilder, Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
@@ -14,9 +16,13 @@ use crate::config::OrthancConfig;
 pub enum ClientError {
     #[error("could not build the HTTP client")]
     Build(#[source] reqwest::Error),
-    #[error("Orthanc request {what} failed")]
+    /// `reason` is the whole chain of causes: reqwest's own message stops at "error
+    /// sending request", and the log should say why (refused, timed out, a certificate
+    /// from an untrusted CA or for another host).
+    #[error("Orthanc request {what} failed: {reason}")]
     Http {
         what: String,
+        reason: String,
         #[source]
         source: reqwest::Error,
     },
@@ -34,11 +40,17 @@ pub struct OrthancClient {
 
 impl OrthancClient {
     pub fn new(config: OrthancConfig) -> Result<Self, ClientError> {
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(config.timeout)
-            .read_timeout(config.timeout)
-            .build()
-            .map_err(ClientError::Build)?;
+            .read_timeout(config.timeout);
+        if let Some(ca) = &config.ca {
+            builder = builder.tls_built_in_root_certs(false);
+            for der in ca.certificates() {
+                let certificate = Certificate::from_der(der).map_err(ClientError::Build)?;
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder.build().map_err(ClientError::Build)?;
         Ok(Self { config, client })
     }
 
@@ -105,8 +117,16 @@ impl OrthancClient {
 }
 
 fn http(what: &str, source: reqwest::Error) -> ClientError {
+    let mut reason = source.to_string();
+    let mut cause = std::error::Error::source(&source);
+    while let Some(error) = cause {
+        reason.push_str(": ");
+        reason.push_str(&error.to_string());
+        cause = error.source();
+    }
     ClientError::Http {
         what: what.to_owned(),
+        reason,
         source,
     }
 }
@@ -147,6 +167,7 @@ mod tests {
             poll_interval: Duration::from_millis(100),
             timeout: Duration::from_millis(300),
             download_timeout: Duration::from_millis(600),
+            ca: None,
         })
         .unwrap()
     }

@@ -23,7 +23,7 @@ const PAGE: u32 = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrthancError {
-    #[error("Orthanc could not be reached or refused a request")]
+    #[error("Orthanc could not be reached or refused a request: {0}")]
     Client(#[from] ClientError),
     #[error("could not store a pulled instance")]
     Ingest(#[from] IngestError),

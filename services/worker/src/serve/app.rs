@@ -48,6 +48,7 @@ pub struct App {
     context: Arc<Context>,
     topology: Topology,
     amqp_url: secrecy::SecretString,
+    amqp_trust: radraft_queue::BrokerTrust,
     prefetch: u16,
     drain_grace: std::time::Duration,
     listener: TcpListener,
@@ -98,6 +99,7 @@ impl App {
             }),
             topology,
             amqp_url: config.amqp_url,
+            amqp_trust: config.amqp_trust,
             prefetch: config.prefetch,
             drain_grace: config.drain_grace,
             listener,
@@ -123,6 +125,7 @@ impl App {
             context: self.context,
             topology: self.topology,
             amqp_url: self.amqp_url,
+            amqp_trust: self.amqp_trust,
             prefetch: self.prefetch,
             drain_grace: self.drain_grace,
         };
@@ -139,6 +142,7 @@ struct Consuming {
     context: Arc<Context>,
     topology: Topology,
     amqp_url: secrecy::SecretString,
+    amqp_trust: radraft_queue::BrokerTrust,
     prefetch: u16,
     drain_grace: std::time::Duration,
 }
@@ -169,7 +173,9 @@ impl Consuming {
     /// One connection's worth of consuming; returns when the consumer ends or on shutdown
     /// (after draining).
     async fn session(&self, shutdown: &CancellationToken) -> Result<(), QueueError> {
-        let connection = radraft_queue::connect(self.amqp_url.expose_secret()).await?;
+        let connection =
+            radraft_queue::connect_trusting(self.amqp_url.expose_secret(), &self.amqp_trust)
+                .await?;
         let publisher = Arc::new(Publisher::open(&connection, &self.topology).await?);
         let tag = format!("{}-{}", self.context.worker_name, uuid::Uuid::new_v4());
         let mut consumer = Consumer::open(&connection, &self.topology, self.prefetch, &tag).await?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use radraft_core::settings::{Settings, check_scheme};
 use radraft_imaging::StudyOptions;
 use radraft_medgemma::{Provider, RuntimeConfig};
+use radraft_queue::BrokerTrust;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::draft::DEFAULT_MAX_NEW_TOKENS;
@@ -23,6 +24,8 @@ pub const ENV_PREFIX: &str = "RADRAFT_WORKER__";
 pub struct WorkerConfig {
     pub database_url: SecretString,
     pub amqp_url: SecretString,
+    /// Which CA vouches for an `amqps://` broker (`AMQP_CA_FILE`; default: system roots).
+    pub amqp_trust: BrokerTrust,
     pub queue_prefix: String,
     /// How long a transiently failed study waits in the retry queue; the same as the
     /// gateway's (`RADRAFT_GATEWAY__RETRY_DELAY_MS`).
@@ -59,6 +62,7 @@ pub struct ConfigError {
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
     pub amqp_url: SecretString,
+    pub amqp_trust: BrokerTrust,
     pub queue_prefix: String,
     /// Declared with the topology, so it must be the deployment's.
     pub retry_delay: Duration,
@@ -67,10 +71,10 @@ pub struct QueueSettings {
 impl QueueSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut env = Settings::new(ENV_PREFIX, std::env::vars().collect());
+        let amqp_url = env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
         let settings = QueueSettings {
-            amqp_url: env
-                .get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-                .into(),
+            amqp_trust: radraft_queue::broker_trust_setting(&mut env, &amqp_url),
+            amqp_url: amqp_url.into(),
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
             retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
         };
@@ -117,13 +121,13 @@ impl WorkerConfig {
                 }
             })
             .collect();
+        let amqp_url = env.get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
         let config = WorkerConfig {
             database_url: env
                 .get_or_global("DATABASE_URL", "postgres://root@127.0.0.1:5432/radraft")
                 .into(),
-            amqp_url: env
-                .get_or_global("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-                .into(),
+            amqp_trust: radraft_queue::broker_trust_setting(&mut env, &amqp_url),
+            amqp_url: amqp_url.into(),
             queue_prefix: env.get("QUEUE_PREFIX", "radraft".to_owned()),
             retry_delay: Duration::from_millis(env.get("RETRY_DELAY_MS", 30_000)),
             prefetch: env.get("PREFETCH", u16::try_from(model_threads).unwrap_or(u16::MAX)),
@@ -173,6 +177,12 @@ impl WorkerConfig {
                     schemes[0]
                 ));
             }
+        }
+        let database_url = self.database_url.expose_secret();
+        if check_scheme(database_url, &["postgres", "postgresql"])
+            && let Err(e) = radraft_store::check_database_tls(database_url)
+        {
+            env.problem(format!("{ENV_PREFIX}DATABASE_URL: {e}"));
         }
         if !self.model_dir.join("manifest.json").is_file() {
             env.problem(format!(
