@@ -138,7 +138,7 @@ async fn no_patient_value_leaves_the_services() {
     // Parked first (the retry exchange), drafted once drafting is switched on again.
     let store = Store::connect(&setup.db.url).await.unwrap();
     store
-        .set_drafting(false, Some("held for the canary"), "phi-test")
+        .set_drafting(false, Some("held for the leak check"), "phi-test")
         .await
         .unwrap();
     let worker_addr = format!("127.0.0.1:{}", free_port());
