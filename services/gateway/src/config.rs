@@ -249,7 +249,9 @@ impl GatewayConfig {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    /// The environment a test names, prefixed as the gateway reads it (used by every
+    /// settings module's tests).
+    pub(super) fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))

@@ -40,19 +40,10 @@ pub(super) fn check_database_url(env: &mut Settings, database_url: &str) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use radraft_queue::BrokerTrust;
 
     use super::super::GatewayConfig;
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
-            .collect()
-    }
+    use super::super::tests::vars;
 
     #[test]
     fn tls_urls_are_accepted_and_trust_the_system_roots() {

@@ -76,14 +76,8 @@ mod tests {
     use std::collections::HashMap;
 
     use super::super::GatewayConfig;
+    use super::super::tests::vars;
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn dimse_limits_default_and_parse() {

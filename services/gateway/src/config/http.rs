@@ -101,14 +101,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::super::GatewayConfig;
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (format!("{ENV_PREFIX}{k}"), v.to_string()))
-            .collect()
-    }
+    use super::super::tests::vars;
 
     #[test]
     fn http_tokens_are_checked_without_being_printed() {
