@@ -17,6 +17,8 @@ status each must get and that none allocates more than 64 MiB at once):
 - nested-sequences-1000: sequences nested 1,000 deep (100,000 overflowed a thread's stack).
 - pixel-data-cut-short: an 8x8 16-bit slice carrying 64 of its 128 pixel bytes.
 - pixel-delimiter-missing: JPEG-LS pixel data without its sequence delimiter.
+- pixel-description-overflow: an image description whose byte count saturates (65535
+  rows, columns, samples, 2^31 frames, 65528 bits); adding the pad byte overflowed.
 - command-declared-length: a command set whose element declares 1 GB.
 """
 
@@ -134,6 +136,12 @@ def regressions():
     fragments = (struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 0xFFFFFFFF)
                  + struct.pack("<HHI", 0xFFFE, 0xE000, 0) + struct.pack("<HHI", 0xFFFE, 0xE000, 8) + bytes(8))
     yield "pixel-delimiter-missing", store(jpeg_ls, CT, sop, identity(sop) + image(8, 16) + fragments)
+    # Every dimension at its largest: the description's byte count saturates at u64::MAX.
+    vast = (explicit(0x0028, 0x0002, "US", struct.pack("<H", 65535)) + explicit(0x0028, 0x0008, "IS", b"2147483647 ")
+            + explicit(0x0028, 0x0010, "US", struct.pack("<H", 65535))
+            + explicit(0x0028, 0x0011, "US", struct.pack("<H", 65535))
+            + explicit(0x0028, 0x0100, "US", struct.pack("<H", 65528)) + explicit(0x7FE0, 0x0010, "OW", bytes(8)))
+    yield "pixel-description-overflow", store(explicit_le, CT, sop, identity(sop) + vast)
     lying = struct.pack("<HHI", 0x0000, 0x0100, 1 << 30) + bytes(8)
     yield "command-declared-length", bytes([1]) + pdata(True, True, lying)
 

@@ -24,7 +24,7 @@ const MAX_INSTANCE_BYTES: u64 = 16 << 20;
 const MAX_ALLOCATION: usize = 64 << 20;
 
 /// What each finding must be answered with, by file name.
-const EXPECTED: [(&str, &[u16]); 6] = [
+const EXPECTED: [(&str, &[u16]); 7] = [
     // 343 bytes whose Pixel Data declares 4 GB: refused as the header is read.
     ("declared-length-4gb", &[0xC000]),
     // 32 KiB inflating to 32 MiB, past the limit: refused before it is parsed.
@@ -35,6 +35,9 @@ const EXPECTED: [(&str, &[u16]); 6] = [
     ("pixel-data-cut-short", &[0xA900]),
     // Encapsulated pixel data without its sequence delimiter.
     ("pixel-delimiter-missing", &[0xC000]),
+    // An image description needing u64::MAX bytes (every dimension at its largest):
+    // adding the pad byte overflowed (a panic where overflow checks are on).
+    ("pixel-description-overflow", &[0xA900]),
     // A command set declaring 1 GB: unreadable, so no answer at all.
     ("command-declared-length", &[]),
 ];

@@ -194,8 +194,10 @@ fn optional(
 
 fn check_native_length(image: &Image, actual: u64) -> Result<(), PixelProblem> {
     let expected = image.native_bytes();
-    // Values have even lengths: an odd image size is followed by one pad byte.
-    let padded = expected + expected % 2;
+    // Values have even lengths: an odd image size is followed by one pad byte. `expected`
+    // saturates at u64::MAX for descriptions no input can meet (65535 x 65535 x 2^31
+    // frames x ...), which is odd: the pad must saturate too.
+    let padded = expected.saturating_add(expected % 2);
     if actual < expected {
         return Err(PixelProblem::TooShort { actual, expected });
     }
