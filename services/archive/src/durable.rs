@@ -1,5 +1,6 @@
 //! Durable writes: a file is renamed into place only after its bytes are synced, and every
 //! folder on its path has its entry synced in its parent before the file counts as stored.
+//! Folder syncs are shared between concurrent writers (see `dirsync`).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use crate::Put;
+use crate::dirsync::FolderSyncs;
 use crate::spool::Spool;
 
 /// Past this many remembered folders the memory is cleared; forgetting one only costs one
@@ -26,9 +28,25 @@ pub(crate) const INCOMING_PREFIX: &str = ".incoming-";
 #[derive(Debug, Default)]
 pub(crate) struct DurableDirs {
     known: Mutex<HashSet<PathBuf>>,
+    syncs: FolderSyncs,
 }
 
 impl DurableDirs {
+    /// With folder syncs slowed down, so that concurrent writers in a test surely overlap.
+    #[cfg(test)]
+    pub(crate) fn with_slow_syncs() -> Self {
+        Self {
+            known: Mutex::default(),
+            syncs: FolderSyncs::slow(),
+        }
+    }
+
+    /// How many folder syncs have run.
+    #[cfg(test)]
+    pub(crate) fn folder_syncs(&self) -> u64 {
+        self.syncs.performed()
+    }
+
     fn is_known(&self, dir: &Path) -> bool {
         self.known.lock().is_ok_and(|known| known.contains(dir))
     }
@@ -64,7 +82,7 @@ impl DurableDirs {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
-            File::open(&parent)?.sync_all()?;
+            self.syncs.sync(&parent)?;
             self.remember(current.clone());
         }
         Ok(())
@@ -87,9 +105,10 @@ pub(crate) fn write(dirs: &DurableDirs, root: &Path, path: &Path, bytes: &[u8]) 
     let result = (|| {
         let mut file = File::create(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        // The data and what is needed to read it back (size, blocks); times can go.
+        file.sync_data()?;
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        dirs.syncs.sync(dir)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -114,10 +133,10 @@ pub(crate) fn place(
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "archive path has no parent"))?;
     dirs.ensure(root, dir)?;
-    spool.file().sync_all()?;
+    spool.file().sync_data()?;
     fs::rename(spool.path(), path)?;
     spool.keep();
-    File::open(dir)?.sync_all()?;
+    dirs.syncs.sync(dir)?;
     Ok(Put::Created)
 }
 

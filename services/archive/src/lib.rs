@@ -3,6 +3,7 @@
 //! Objects are addressed by an [`ArchiveKey`] derived from their UIDs and content hash, so
 //! identical bytes always land on the same key and different bytes never overwrite each other.
 
+mod dirsync;
 mod durable;
 mod key;
 mod local;

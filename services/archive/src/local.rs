@@ -34,6 +34,15 @@ impl LocalArchive {
         self.root.join(key.as_str())
     }
 
+    /// As [`LocalArchive::new`], with folder syncs slowed down (see `dirsync`).
+    #[cfg(test)]
+    fn with_slow_syncs(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            dirs: Arc::new(DurableDirs::with_slow_syncs()),
+        }
+    }
+
     /// Where spool files are written: below the root, so they rename into place.
     pub fn spool_folder(&self) -> PathBuf {
         self.root.join(SPOOL_FOLDER)
@@ -138,6 +147,51 @@ mod tests {
         archive.delete(&k).await.unwrap();
         assert!(archive.get(&k).await.is_err());
         archive.delete(&k).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_puts_into_one_folder_are_all_stored_with_shared_folder_syncs() {
+        const PUTS: usize = 24;
+        let dir = tempfile::tempdir().unwrap();
+        let archive = LocalArchive::with_slow_syncs(dir.path());
+        let uid = |s: String| Uid::parse(&s).unwrap();
+        let keys: Vec<ArchiveKey> = (0..PUTS)
+            .map(|i| {
+                let hash = format!("{i:064x}");
+                ArchiveKey::for_instance(
+                    &uid("1.2".into()),
+                    &uid("1.2.3".into()),
+                    &uid(format!("1.2.3.{i}")),
+                    &hash,
+                )
+            })
+            .collect();
+        let puts: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let (archive, k) = (archive.clone(), k.clone());
+                tokio::spawn(async move { archive.put(&k, Bytes::from(vec![i as u8; 4096])).await })
+            })
+            .collect();
+        for put in puts {
+            assert_eq!(put.await.unwrap().unwrap(), Put::Created);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(archive.get(k).await.unwrap(), vec![i as u8; 4096]);
+        }
+        let folder = archive.path_of(&keys[0]).parent().unwrap().to_path_buf();
+        assert_eq!(
+            std::fs::read_dir(&folder).unwrap().count(),
+            PUTS,
+            "no temp files"
+        );
+        // Two of these sync the new study and series folders into their parents.
+        let syncs = archive.dirs.folder_syncs();
+        assert!(
+            syncs < PUTS as u64,
+            "{syncs} folder syncs for {PUTS} concurrent puts"
+        );
     }
 
     #[tokio::test]

@@ -8,8 +8,12 @@
 //!
 //! Usage: `cargo run --release -p radraft-e2e --bin ingest-bench -- [SERIES_DIR] [ROUNDS]
 //! [ASSOCIATIONS,...]` (default `fixtures/generated/bench/ct-500`, 3 rounds, `1,4`; the best
-//! round is reported).
+//! round is reported), or `-- --crowd [PEERS] [SLICES]` for the gateway alone under many
+//! peers at once, its peak memory recorded (default 50 peers of 500 slices; see `crowd`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "ingest_bench/crowd.rs"]
+mod crowd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -193,7 +197,13 @@ fn series(dir: &Path) -> (Vec<PathBuf>, u64) {
 
 #[tokio::main]
 async fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.next_if_eq("--crowd").is_some() {
+        let peers = args.next().map_or(50, |n| n.parse().unwrap());
+        let slices = args.next().map_or(500, |n| n.parse().unwrap());
+        crowd::run(peers, slices).await;
+        return;
+    }
     let dir = args.next().map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/generated/bench/ct-500")
     });
