@@ -6,7 +6,7 @@ use base64::Engine;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 
-use crate::synthetic::{CT_IMAGE_STORAGE, ct_image, encode_file};
+use crate::synthetic::{CT_IMAGE_STORAGE, ct_in_series, encode_file, make_undecodable};
 
 /// Other Patient IDs (0010,1000): retired from the standard, still sent by older systems.
 const OTHER_PATIENT_IDS_TAG: dicom_core::Tag = dicom_core::Tag(0x0010, 0x1000);
@@ -105,15 +105,8 @@ pub fn find(what: &str, text: &str) -> Vec<String> {
 /// pixels. With `decodable == false` its pixels are 32-bit samples, which the gateway
 /// admits (the data matches its description) but no decoder of the worker takes.
 pub fn slice(study: &str, i: u32, decodable: bool) -> (String, Vec<u8>) {
-    let sop = format!("{study}.1.{i}");
-    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
+    let (sop, mut object) = ct_in_series(study, i);
     let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
-    put(tags::STUDY_INSTANCE_UID, VR::UI, study.into());
-    put(
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        format!("{study}.1").into(),
-    );
     put(tags::PATIENT_NAME, VR::PN, PATIENT_NAME.into());
     put(tags::PATIENT_ID, VR::LO, PATIENT_ID.into());
     put(tags::PATIENT_BIRTH_DATE, VR::DA, BIRTH_DATE.into());
@@ -133,14 +126,7 @@ pub fn slice(study: &str, i: u32, decodable: bool) -> (String, Vec<u8>) {
         PrimitiveValue::from((i + 1).to_string()),
     );
     if !decodable {
-        put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32_u16));
-        put(tags::BITS_STORED, VR::US, PrimitiveValue::from(32_u16));
-        put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(31_u16));
-        put(
-            tags::PIXEL_DATA,
-            VR::OB,
-            PrimitiveValue::from(vec![0_u8; 256]),
-        );
+        make_undecodable(&mut object);
     }
     let file = encode_file(object, CT_IMAGE_STORAGE, &sop);
     (sop, file)

@@ -100,6 +100,24 @@ impl RawPeer {
             .flatten()
     }
 
+    /// Starts writing `bytes` one at a time, `every` apart, on a second thread, as a peer
+    /// that trickles a PDU to hold the association open; it stops at the first write the
+    /// gateway no longer takes.
+    pub fn trickle(&self, bytes: Vec<u8>, every: Duration) -> std::thread::JoinHandle<usize> {
+        let mut stream = self.stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut written = 0;
+            for byte in bytes {
+                if stream.write_all(&[byte]).is_err() {
+                    break;
+                }
+                written += 1;
+                std::thread::sleep(every);
+            }
+            written
+        })
+    }
+
     /// Whether the gateway has closed the connection (reads end-of-file).
     pub fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];

@@ -137,6 +137,20 @@ impl Setup {
         files
     }
 
+    /// Every indexed instance: SOP instance UID → (archive key, sha256).
+    pub async fn indexed(&self) -> std::collections::BTreeMap<String, (String, String)> {
+        let pool = self.db.pool().await;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT sop_instance_uid, archive_key, sha256 FROM instances")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows.into_iter()
+            .map(|(sop, key, sha)| (sop, (key, sha)))
+            .collect()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let pool = self.db.pool().await;
         let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();

@@ -33,3 +33,8 @@ pub mod tls_peer;
 pub mod tls_servers;
 pub mod worker;
 pub mod worker_process;
+
+/// Runs blocking peer code (dcmtk, raw sockets) off the async runtime.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}

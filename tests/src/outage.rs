@@ -10,7 +10,7 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 
 use crate::gateway::{AE_TITLE, SENDER_AE, Setup};
-use crate::synthetic::{CT_IMAGE_STORAGE, ct_image, encode_file};
+use crate::synthetic::{CT_IMAGE_STORAGE, ct_in_series, encode_file};
 
 /// The `host:port` a `scheme://user@host:port/...` URL names.
 pub fn upstream_of(url: &str) -> SocketAddr {
@@ -25,15 +25,8 @@ pub fn study_uid(n: u32) -> String {
 
 /// Instance `i` of `study`'s series `{study}.1`: a `side` x `side` 16-bit CT slice.
 pub fn slice(study: &str, i: u32, side: u16) -> (String, Vec<u8>) {
-    let sop = format!("{study}.1.{i}");
-    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
+    let (sop, mut object) = ct_in_series(study, i);
     let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
-    put(tags::STUDY_INSTANCE_UID, VR::UI, study.into());
-    put(
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        format!("{study}.1").into(),
-    );
     put(tags::ROWS, VR::US, PrimitiveValue::from(side));
     put(tags::COLUMNS, VR::US, PrimitiveValue::from(side));
     let pixels = usize::from(side) * usize::from(side) * 2;

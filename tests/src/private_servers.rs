@@ -34,7 +34,7 @@ fn pg_bin() -> PathBuf {
 }
 
 /// A port nothing listens on now (on every interface: Erlang's distribution binds all).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("0.0.0.0:0")
         .unwrap()
         .local_addr()
@@ -42,8 +42,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A temporary folder owned by the system user `user`, who runs the server in it.
-fn folder_for(user: &str) -> tempfile::TempDir {
+/// A temporary folder owned by the system user `user`, who runs the server in it (and
+/// reads the key files in it).
+pub(crate) fn folder_for(user: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("radraft-e2e-server-")
         .tempdir()
@@ -55,7 +56,7 @@ fn folder_for(user: &str) -> tempfile::TempDir {
 }
 
 /// Runs `command` to completion, failing the test with its output if it fails.
-fn run(command: &mut Command) -> String {
+pub(crate) fn run(command: &mut Command) -> String {
     let out = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
@@ -171,6 +172,15 @@ pub struct PrivateRabbit {
 
 impl PrivateRabbit {
     pub fn start() -> Self {
+        Self::start_with(|_, port| {
+            format!("listeners.tcp.local = 127.0.0.1:{port}\nloopback_users = none\n")
+        })
+    }
+
+    /// A node whose `rabbitmq.conf` is `config(folder, port)`: `folder` is the node's own
+    /// (files written there, such as a certificate and key, end up owned by `rabbitmq`),
+    /// `port` the one its listener must take.
+    pub fn start_with(config: impl FnOnce(&Path, u16) -> String) -> Self {
         let dir = folder_for("rabbitmq");
         let node = format!(
             "e2e_{}@localhost",
@@ -183,11 +193,7 @@ impl PrivateRabbit {
             format!("NODENAME={node}\nERL_EPMD_ADDRESS=127.0.0.1\n"),
         )
         .unwrap();
-        std::fs::write(
-            path("rabbitmq.conf"),
-            format!("listeners.tcp.local = 127.0.0.1:{port}\nloopback_users = none\n"),
-        )
-        .unwrap();
+        std::fs::write(path("rabbitmq.conf"), config(dir.path(), port)).unwrap();
         std::fs::write(path("enabled_plugins"), "[].\n").unwrap();
         run(Command::new("chown")
             .args(["-R", "rabbitmq:"])

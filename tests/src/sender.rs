@@ -8,15 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dicom_core::{DataElement, VR, dicom_value};
-use dicom_dictionary_std::tags;
-use dicom_object::InMemDicomObject;
-use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
-use dicom_ul::ClientAssociationOptions;
-use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
-
-use crate::gateway::{AE_TITLE, SENDER_AE};
-use crate::scu::StoreStatus;
+use crate::dicom_file::dataset_bytes;
+use crate::outage::slice;
+use crate::scu::{StoreStatus, associate, store_one};
+use crate::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE};
 
 /// One instance to send: its SOP instance UID and its data set, already encoded in the
 /// transfer syntax the sender proposes.
@@ -80,26 +75,24 @@ pub fn send_all(
     progress: &Progress,
 ) -> Sent {
     let mut sent = Sent::default();
-    let association = ClientAssociationOptions::new()
-        .calling_ae_title(SENDER_AE)
-        .called_ae_title(AE_TITLE)
-        .with_presentation_context(sop_class, vec![transfer_syntax])
-        .read_timeout(answer_timeout)
-        .establish(("127.0.0.1", port));
-    let mut association = match association {
-        Ok(association) => association,
-        Err(error) => {
-            sent.broken = Some(format!("association: {error}"));
-            return sent;
-        }
-    };
-    let context = association
-        .presentation_contexts()
-        .first()
-        .expect("presentation context accepted")
-        .id;
+    let (mut association, context) =
+        match associate(port, sop_class, transfer_syntax, answer_timeout) {
+            Ok(open) => open,
+            Err(error) => {
+                sent.broken = Some(error);
+                return sent;
+            }
+        };
     for (message_id, instance) in (1_u16..).zip(instances) {
-        match store_one(&mut association, context, message_id, sop_class, instance) {
+        let answer = store_one(
+            &mut association,
+            context,
+            message_id,
+            sop_class,
+            &instance.sop_instance_uid,
+            &instance.dataset,
+        );
+        match answer {
             Ok(answer) => {
                 // Successes first: see `Progress::failures`.
                 if answer.status == 0x0000 {
@@ -119,77 +112,34 @@ pub fn send_all(
     sent
 }
 
-fn store_one(
-    association: &mut dicom_ul::ClientAssociation<std::net::TcpStream>,
-    context: u8,
-    message_id: u16,
-    sop_class: &str,
-    instance: &Instance,
-) -> Result<StoreStatus, String> {
-    let command = InMemDicomObject::command_from_element_iter([
-        DataElement::new(
-            tags::AFFECTED_SOP_CLASS_UID,
-            VR::UI,
-            dicom_value!(Str, sop_class),
-        ),
-        DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [0x0001])),
-        DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [message_id])),
-        DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0])),
-        DataElement::new(
-            tags::COMMAND_DATA_SET_TYPE,
-            VR::US,
-            dicom_value!(U16, [0x0000]),
-        ),
-        DataElement::new(
-            tags::AFFECTED_SOP_INSTANCE_UID,
-            VR::UI,
-            dicom_value!(Str, instance.sop_instance_uid.as_str()),
-        ),
-    ]);
-    let mut command_bytes = Vec::new();
-    command
-        .write_dataset_with_ts(&mut command_bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-        .unwrap();
-    let pdv = |value_type, is_last, data: Vec<u8>| PDataValue {
-        presentation_context_id: context,
-        value_type,
-        is_last,
-        data,
-    };
-    let send = |association: &mut dicom_ul::ClientAssociation<_>, value: PDataValue| {
-        association
-            .send(&Pdu::PData { data: vec![value] })
-            .map_err(|e| format!("send: {e}"))
-    };
-    send(
-        association,
-        pdv(PDataValueType::Command, true, command_bytes),
-    )?;
-    // Pieces well under the 16 KiB PDU dicom-ul proposes by default.
-    let pieces: Vec<&[u8]> = instance.dataset.chunks(16_000).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        let last = i + 1 == pieces.len();
-        send(association, pdv(PDataValueType::Data, last, piece.to_vec()))?;
-    }
-    let response = association.receive().map_err(|e| format!("receive: {e}"))?;
-    let Pdu::PData { data } = response else {
-        return Err(format!("expected P-DATA, got {response:?}"));
-    };
-    let object = InMemDicomObject::read_dataset_with_ts(
-        data[0].data.as_slice(),
-        &IMPLICIT_VR_LITTLE_ENDIAN.erased(),
-    )
-    .map_err(|e| format!("response command set: {e}"))?;
-    let status = object
-        .element(tags::STATUS)
-        .map_err(|e| format!("no status: {e}"))?
-        .to_int::<u16>()
-        .map_err(|e| format!("status: {e}"))?;
-    let comment = object
-        .element_opt(tags::ERROR_COMMENT)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_str().ok().map(|s| s.trim().to_owned()))
-        .unwrap_or_default();
-    Ok(StoreStatus { status, comment })
+/// Instances `range` of `study`'s CT series (`side` x `side` slices, see
+/// [`slice`]), as the sender sends them: their data sets.
+pub fn ct_series(study: &str, range: std::ops::Range<u32>, side: u16) -> Vec<Instance> {
+    range
+        .map(|i| {
+            let (sop, file) = slice(study, i, side);
+            Instance {
+                sop_instance_uid: sop,
+                dataset: dataset_bytes(&file).to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// [`send_all`] of CT slices in Explicit VR Little Endian, each answer awaited up to 30 s,
+/// off the async runtime.
+pub async fn send_ct(port: u16, instances: Vec<Instance>, progress: &Progress) -> Sent {
+    let progress = progress.clone();
+    tokio::task::spawn_blocking(move || {
+        send_all(
+            port,
+            CT_IMAGE_STORAGE,
+            EXPLICIT_LE,
+            &instances,
+            Duration::from_secs(30),
+            &progress,
+        )
+    })
+    .await
+    .unwrap()
 }

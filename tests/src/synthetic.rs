@@ -55,6 +55,24 @@ pub fn ct_image(sop_class: &str, sop_instance_uid: Option<&str>) -> InMemDicomOb
     object
 }
 
+/// Instance `i` of `study`'s series `{study}.1`: a CT slice (see [`ct_image`]) with its SOP
+/// instance UID `{study}.1.{i}`, which is returned with it.
+pub fn ct_in_series(study: &str, i: u32) -> (String, InMemDicomObject) {
+    let sop = format!("{study}.1.{i}");
+    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
+    object.put(DataElement::new(
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(study),
+    ));
+    object.put(DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(format!("{study}.1")),
+    ));
+    (sop, object)
+}
+
 /// The data set encoded in Explicit VR Little Endian, as a C-STORE carries it.
 pub fn encode_dataset(object: &InMemDicomObject) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -88,32 +106,25 @@ pub fn encode_file(
 /// gave before, is refused at the gateway since issue 12.)
 pub fn one_slice_ct_study(dir: &Path, n: u32, pixel_bytes: usize) -> PathBuf {
     let study = format!("1.2.826.0.1.3680043.10.1234.77.{n}");
-    let sop = format!("{study}.1.1");
-    let mut object = ct_image(CT_IMAGE_STORAGE, Some(&sop));
-    let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
-    put(tags::STUDY_INSTANCE_UID, VR::UI, study.as_str().into());
-    put(
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        format!("{study}.1").into(),
-    );
-    if pixel_bytes == 128 {
-        put(
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::from(vec![0_u8; pixel_bytes]),
-        );
-    } else {
-        put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32_u16));
-        put(tags::BITS_STORED, VR::US, PrimitiveValue::from(32_u16));
-        put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(31_u16));
-        put(
-            tags::PIXEL_DATA,
-            VR::OB,
-            PrimitiveValue::from(vec![0_u8; 256]),
-        );
+    let (sop, mut object) = ct_in_series(&study, 1);
+    if pixel_bytes != 128 {
+        make_undecodable(&mut object);
     }
     let path = dir.join(format!("ct-{n}.dcm"));
     std::fs::write(&path, encode_file(object, CT_IMAGE_STORAGE, &sop)).unwrap();
     path
+}
+
+/// Makes an 8x8 slice one the gateway admits (its pixel data matches its description) but
+/// no decoder of the worker takes: 32-bit samples.
+pub fn make_undecodable(object: &mut InMemDicomObject) {
+    let mut put = |tag, vr, value: PrimitiveValue| object.put(DataElement::new(tag, vr, value));
+    put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(32_u16));
+    put(tags::BITS_STORED, VR::US, PrimitiveValue::from(32_u16));
+    put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(31_u16));
+    put(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::from(vec![0_u8; 256]),
+    );
 }

@@ -1,14 +1,14 @@
-//! The DICOM listener's limits on the real `radraft-gateway` process, against real peers:
-//! a connection that never asks and an association that goes silent are closed after
-//! their timeouts; 200 associations at once past the limit are rejected in DICOM terms
-//! while every accepted one stores; unsupported and unreadable commands are answered or
+//! The DICOM listener's limits on the real `radraft-gateway` process, against real peers
+//! (its timeouts are in `dimse_timeouts.rs`): 200 associations at once past the limit are
+//! rejected in DICOM terms while every accepted one stores; unsupported and unreadable commands are answered or
 //! aborted, never left hanging; a 4 GB element costs no memory, and a 300 MB instance is
 //! stored with the gateway's peak memory far below its size (it is streamed to disk).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dicom_ul::pdu::PDataValueType;
+use radraft_e2e::blocking;
 use radraft_e2e::dimse_crowd::{Outcome, associate_at_once};
 use radraft_e2e::dimse_peer::{
     ABORT, ASSOCIATE_AC, ASSOCIATE_RJ, LOCAL_LIMIT_RJ, RawPeer, pdata, peak_rss_of, request,
@@ -25,90 +25,6 @@ const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
 
 fn ct(instance: &str) -> Vec<u8> {
     encode_dataset(&ct_image(CT_IMAGE_STORAGE, Some(instance)))
-}
-
-/// Runs blocking peer code off the runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
-}
-
-/// Waits until the gateway's log holds `needle`.
-async fn logged(gateway: &GatewayProcess, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = gateway.log_text();
-        if log.contains(needle) {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "no {needle:?} in:\n{log}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_that_never_asks_is_closed_after_the_negotiation_timeout() {
-    let setup = Setup::new().await;
-    let gateway = GatewayProcess::spawn(
-        &setup,
-        &[("DIMSE_NEGOTIATION_TIMEOUT_MS", "1000")],
-        "dimse-negotiation",
-    );
-    let port = gateway.dimse_port;
-    let (local, elapsed, closed) = blocking(move || {
-        let mut peer = RawPeer::connect(port);
-        let started = Instant::now();
-        let closed = peer.is_closed();
-        (peer.local_addr(), started.elapsed(), closed)
-    })
-    .await;
-    println!("silent connection closed after {elapsed:?}");
-    assert!(closed, "the gateway closed the connection");
-    assert!(
-        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
-        "{elapsed:?}"
-    );
-    let log = logged(
-        &gateway,
-        "no association request within the negotiation timeout",
-    )
-    .await;
-    assert!(
-        log.contains(&local.to_string()),
-        "the peer is named:\n{log}"
-    );
-    setup.teardown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_association_that_goes_silent_is_aborted_after_the_idle_timeout() {
-    let setup = Setup::new().await;
-    let gateway = GatewayProcess::spawn(&setup, &[("DIMSE_IDLE_TIMEOUT_MS", "1000")], "dimse-idle");
-    let port = gateway.dimse_port;
-    let (status, answer, elapsed, closed) = blocking(move || {
-        let mut peer = RawPeer::connect(port);
-        assert_eq!(
-            peer.associate(CT_IMAGE_STORAGE, EXPLICIT_LE)[0],
-            ASSOCIATE_AC
-        );
-        let uid = "1.2.826.0.1.3680043.10.1234.99.1.1";
-        // Busy, the association lives: the store is answered.
-        let status = peer.store(CT_IMAGE_STORAGE, uid, &ct(uid));
-        let started = Instant::now();
-        let answer = peer.read_raw();
-        (status, answer, started.elapsed(), peer.is_closed())
-    })
-    .await;
-    assert_eq!(status, 0x0000);
-    println!("silent association aborted after {elapsed:?}");
-    let answer = answer.expect("an A-ABORT before the close");
-    assert_eq!(answer[0], ABORT, "{answer:02x?}");
-    assert!(closed);
-    assert!(
-        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
-        "{elapsed:?}"
-    );
-    logged(&gateway, "association idle past the timeout; aborted").await;
-    setup.teardown().await;
 }
 
 async fn indexed_in_study(setup: &Setup, study: u32) -> i64 {
@@ -149,7 +65,7 @@ async fn two_hundred_associations_past_the_limit_are_rejected_in_dicom_terms() {
         assert_eq!(pdu.as_slice(), LOCAL_LIMIT_RJ, "{pdu:02x?}");
     }
     assert_eq!(indexed_in_study(&setup, 501).await, 50);
-    let log = logged(&gateway, "too many associations open").await;
+    let log = gateway.logged("too many associations open").await;
     let refusals = log.matches("too many associations open").count();
     assert_eq!(refusals, 150, "each refusal logged once");
     assert!(log.contains("peer=127.0.0.1:"), "refusals name the peer");
@@ -211,7 +127,7 @@ async fn unsupported_requests_are_answered_unrecognized_and_the_association_goes
         "N-GET-RSP, unrecognized operation"
     );
     assert_eq!(status, 0x0000, "the association still stores");
-    logged(&gateway, "unsupported DIMSE request answered").await;
+    gateway.logged("unsupported DIMSE request answered").await;
     setup.teardown().await;
 }
 
@@ -249,7 +165,7 @@ async fn unreadable_and_endless_command_sets_abort_the_association() {
         assert_eq!(answer[0], ABORT, "{what}: {answer:02x?}");
         assert!(closed, "{what}: closed");
     }
-    let log = logged(&gateway, "command set over 65536 bytes").await;
+    let log = gateway.logged("command set over 65536 bytes").await;
     assert!(log.contains("could not read DIMSE command"), "{log}");
     assert_eq!(log.matches("DIMSE protocol breach").count(), 2, "{log}");
     setup.teardown().await;

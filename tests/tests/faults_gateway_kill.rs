@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use radraft_e2e::dicom_file::{dataset_bytes, sha256_hex};
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::gateway_process::GatewayProcess;
-use radraft_e2e::outage::{eventually, slice, study_uid, versions};
-use radraft_e2e::sender::{Instance, Progress, Sent, send_all};
-use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE};
+use radraft_e2e::outage::{eventually, study_uid, versions};
+use radraft_e2e::sender::{Instance, Progress, ct_series, send_ct};
 
 const INSTANCES: u32 = 200;
 /// The gateway is killed once the sender has been told this many instances were stored.
@@ -28,50 +27,6 @@ const VARS: [(&str, &str); 4] = [
     ("ORPHAN_GRACE_MS", "3000"),
     ("SWEEP_INTERVAL_MS", "500"),
 ];
-
-/// Instance `i` of the series: a 256 x 256 16-bit slice, 128 KiB of pixel data.
-fn series() -> Vec<Instance> {
-    let study = study_uid(970);
-    (0..INSTANCES)
-        .map(|i| {
-            let (sop, file) = slice(&study, i, 256);
-            Instance {
-                sop_instance_uid: sop,
-                dataset: dataset_bytes(&file).to_vec(),
-            }
-        })
-        .collect()
-}
-
-async fn send(port: u16, instances: Vec<Instance>, progress: &Progress) -> Sent {
-    let progress = progress.clone();
-    tokio::task::spawn_blocking(move || {
-        send_all(
-            port,
-            CT_IMAGE_STORAGE,
-            EXPLICIT_LE,
-            &instances,
-            Duration::from_secs(30),
-            &progress,
-        )
-    })
-    .await
-    .unwrap()
-}
-
-/// Every indexed instance: SOP instance UID → (archive key, sha256).
-async fn index(setup: &Setup) -> BTreeMap<String, (String, String)> {
-    let pool = setup.db.pool().await;
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT sop_instance_uid, archive_key, sha256 FROM instances")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    rows.into_iter()
-        .map(|(sop, key, sha)| (sop, (key, sha)))
-        .collect()
-}
 
 /// Each indexed instance's archive file exists, hashes to the indexed sha256 and holds
 /// exactly the data set that was sent.
@@ -113,12 +68,13 @@ fn unindexed_files(setup: &Setup, index: &BTreeMap<String, (String, String)>) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_killed_mid_series_keeps_what_it_confirmed_and_the_study_settles_after_restart() {
     let setup = Setup::new().await;
-    let instances = series();
+    // A 256 x 256 16-bit series: 128 KiB of pixel data per instance.
+    let instances = ct_series(&study_uid(970), 0..INSTANCES, 256);
     let gateway = GatewayProcess::spawn(&setup, &VARS, "faults-kill");
     let progress = Progress::default();
     let sending = tokio::spawn({
         let (port, instances, progress) = (gateway.dimse_port, instances.clone(), progress.clone());
-        async move { send(port, instances, &progress).await }
+        async move { send_ct(port, instances, &progress).await }
     });
     let deadline = Instant::now() + Duration::from_secs(60);
     while progress.successes() < KILL_AFTER {
@@ -141,7 +97,7 @@ async fn a_gateway_killed_mid_series_keeps_what_it_confirmed_and_the_study_settl
     );
 
     // Before any restart: everything the sender was told is durable, byte for byte.
-    let after_kill = index(&setup).await;
+    let after_kill = setup.indexed().await;
     let indexed: BTreeSet<String> = after_kill.keys().cloned().collect();
     assert!(
         confirmed.is_subset(&indexed),
@@ -164,7 +120,7 @@ async fn a_gateway_killed_mid_series_keeps_what_it_confirmed_and_the_study_settl
         .filter(|i| !confirmed.contains(&i.sop_instance_uid))
         .cloned()
         .collect();
-    let resent = send(gateway.dimse_port, rest.clone(), &Progress::default()).await;
+    let resent = send_ct(gateway.dimse_port, rest.clone(), &Progress::default()).await;
     assert!(resent.broken.is_none(), "{:?}", resent.broken);
     assert_eq!(resent.succeeded().len(), rest.len(), "{:?}", resent.answers);
 
@@ -198,10 +154,10 @@ async fn a_gateway_killed_mid_series_keeps_what_it_confirmed_and_the_study_settl
     eventually(
         "the archive holds only indexed objects",
         Duration::from_secs(20),
-        || async { unindexed_files(&setup, &index(&setup).await).is_empty() },
+        || async { unindexed_files(&setup, &setup.indexed().await).is_empty() },
     )
     .await;
-    let last = index(&setup).await;
+    let last = setup.indexed().await;
     assert_eq!(last.len(), INSTANCES as usize);
     assert_archived_exactly(&setup, &last, &instances);
     assert_eq!(

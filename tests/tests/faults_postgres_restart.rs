@@ -11,12 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use radraft_e2e::dicom_file::{dataset_bytes, sha256_hex};
-use radraft_e2e::gateway::Setup;
 use radraft_e2e::gateway_process::GatewayProcess;
-use radraft_e2e::outage::{eventually, slice, study_uid};
+use radraft_e2e::outage::{eventually, study_uid};
 use radraft_e2e::private_servers::{PrivatePostgres, setup_on};
-use radraft_e2e::sender::{Instance, Progress, Sent, send_all};
-use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE};
+use radraft_e2e::sender::{Instance, Progress, ct_series, send_ct};
 
 const INSTANCES: u32 = 300;
 /// Postgres is stopped once this many instances were stored...
@@ -24,42 +22,12 @@ const STOP_AFTER: usize = 30;
 /// ...and started again once the sender has been refused this many.
 const REFUSED_WHILE_DOWN: usize = 3;
 
-async fn send(port: u16, instances: Vec<Instance>, progress: &Progress) -> Sent {
-    let progress = progress.clone();
-    tokio::task::spawn_blocking(move || {
-        send_all(
-            port,
-            CT_IMAGE_STORAGE,
-            EXPLICIT_LE,
-            &instances,
-            Duration::from_secs(30),
-            &progress,
-        )
-    })
-    .await
-    .unwrap()
-}
-
 async fn wait_until(what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !check() {
         assert!(Instant::now() < deadline, "{what} within 60 s");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// Every indexed instance: SOP instance UID → (archive key, sha256).
-async fn index(setup: &Setup) -> BTreeMap<String, (String, String)> {
-    let pool = setup.db.pool().await;
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT sop_instance_uid, archive_key, sha256 FROM instances")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    rows.into_iter()
-        .map(|(sop, key, sha)| (sop, (key, sha)))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,19 +49,11 @@ async fn postgres_restarted_during_ingest_is_answered_out_of_resources_and_the_s
         "faults-postgres",
     );
     let study = study_uid(980);
-    let instances: Vec<Instance> = (0..INSTANCES)
-        .map(|i| {
-            let (sop, file) = slice(&study, i, 8);
-            Instance {
-                sop_instance_uid: sop,
-                dataset: dataset_bytes(&file).to_vec(),
-            }
-        })
-        .collect();
+    let instances = ct_series(&study, 0..INSTANCES, 8);
     let progress = Progress::default();
     let sending = tokio::spawn({
         let (port, instances, progress) = (gateway.dimse_port, instances.clone(), progress.clone());
-        async move { send(port, instances, &progress).await }
+        async move { send_ct(port, instances, &progress).await }
     });
 
     wait_until("instances stored", || progress.successes() >= STOP_AFTER).await;
@@ -142,7 +102,7 @@ async fn postgres_restarted_during_ingest_is_answered_out_of_resources_and_the_s
     // Every success is indexed and archived as sent. (An instance answered "out of
     // resources" whose commit reached the server just before it stopped may be indexed.)
     let confirmed = sent.succeeded();
-    let rows = index(&setup).await;
+    let rows = setup.indexed().await;
     let indexed: BTreeSet<String> = rows.keys().cloned().collect();
     assert!(confirmed.is_subset(&indexed));
     eprintln!(
@@ -167,7 +127,7 @@ async fn postgres_restarted_during_ingest_is_answered_out_of_resources_and_the_s
         .filter(|i| !confirmed.contains(&i.sop_instance_uid))
         .cloned()
         .collect();
-    let resent = send(gateway.dimse_port, retry.clone(), &Progress::default()).await;
+    let resent = send_ct(gateway.dimse_port, retry.clone(), &Progress::default()).await;
     assert_eq!(
         resent.succeeded().len(),
         retry.len(),
@@ -187,7 +147,7 @@ async fn postgres_restarted_during_ingest_is_answered_out_of_resources_and_the_s
     eventually(
         "the archive holds only indexed objects",
         Duration::from_secs(20),
-        || async { setup.archived_files().len() == index(&setup).await.len() },
+        || async { setup.archived_files().len() == setup.indexed().await.len() },
     )
     .await;
     assert_eq!(setup.archived_files().len(), INSTANCES as usize);

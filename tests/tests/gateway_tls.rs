@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use radraft_e2e::blocking;
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::gateway_process::{GatewayProcess, gateway_vars};
 use radraft_e2e::outage::write_series;
@@ -58,10 +59,6 @@ fn instance(dir: &std::path::Path, n: u32) -> PathBuf {
 
 async fn stored(setup: &Setup) -> i64 {
     setup.count("SELECT count(*) FROM instances").await
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,7 +137,7 @@ async fn amqps_verifies_the_broker_and_carries_study_ready() {
         ("another host", rabbit.amqps_url("127.0.0.1"), trust.clone()),
         (
             "plain AMQP",
-            format!("amqp://guest:guest@localhost:{}/%2f", rabbit.port),
+            format!("amqp://guest:guest@localhost:{}/%2f", rabbit.port()),
             trust.clone(),
         ),
     ];

@@ -8,7 +8,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use radraft_core::settings::{Settings, check_scheme};
-use radraft_core::tls::TrustedCa;
 use radraft_queue::BrokerTrust;
 // Re-exported: the configuration holds secrets in this type.
 pub use secrecy::SecretString;
@@ -16,10 +15,12 @@ pub use secrecy::SecretString;
 mod client_tls;
 mod dimse;
 mod http;
+mod orthanc;
 mod tls;
 
 pub use dimse::DimseLimits;
 pub use http::{HttpLimits, MIN_TOKEN_CHARS};
+pub use orthanc::OrthancConfig;
 pub use tls::{DimseTls, ListenAddr, TlsSettings};
 
 pub const ENV_PREFIX: &str = "RADRAFT_GATEWAY__";
@@ -96,23 +97,6 @@ impl FromStr for AllowedAes {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct OrthancConfig {
-    /// Names the feed cursor and the calling AE recorded for pulled instances.
-    pub name: String,
-    pub url: String,
-    pub username: Option<String>,
-    pub password: Option<SecretString>,
-    pub poll_interval: Duration,
-    /// Connect timeout, idle-read timeout and total time of each API request.
-    pub timeout: Duration,
-    /// Total time allowed to download one instance.
-    pub download_timeout: Duration,
-    /// The only CA trusted for an `https://` Orthanc (`ORTHANC__CA_FILE`); none: the
-    /// system's roots.
-    pub ca: Option<TrustedCa>,
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("invalid gateway configuration:\n  {}", problems.join("\n  "))]
 pub struct ConfigError {
@@ -126,24 +110,7 @@ impl GatewayConfig {
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut env = Settings::new(ENV_PREFIX, vars);
-        let orthanc_url = env.optional::<String>("ORTHANC__URL");
-        let orthanc_ca = orthanc_url
-            .as_deref()
-            .and_then(|url| client_tls::orthanc_ca(&mut env, url));
-        let orthanc = orthanc_url.map(|url| OrthancConfig {
-            name: env.get("ORTHANC__NAME", "orthanc".to_owned()),
-            url: url.trim_end_matches('/').to_owned(),
-            username: env.optional("ORTHANC__USERNAME"),
-            password: env
-                .optional::<String>("ORTHANC__PASSWORD")
-                .map(SecretString::from),
-            poll_interval: Duration::from_millis(env.get("ORTHANC__POLL_MS", 1000)),
-            timeout: Duration::from_millis(env.get("ORTHANC__TIMEOUT_MS", 30_000)),
-            download_timeout: Duration::from_millis(
-                env.get("ORTHANC__DOWNLOAD_TIMEOUT_MS", 600_000),
-            ),
-            ca: orthanc_ca,
-        });
+        let orthanc = OrthancConfig::read(&mut env);
         let http = HttpLimits::read(&mut env);
         let dimse = DimseLimits::read(&mut env);
         let tls = TlsSettings::read(&mut env);
@@ -210,11 +177,6 @@ impl GatewayConfig {
         if check_scheme(&self.database_url, &["postgres", "postgresql"]) {
             client_tls::check_database_url(env, &self.database_url);
         }
-        if let Some(orthanc) = &self.orthanc
-            && !(orthanc.url.starts_with("http://") || orthanc.url.starts_with("https://"))
-        {
-            env.problem(format!("{ENV_PREFIX}ORTHANC__URL must be an http(s) URL"));
-        }
         if self.max_instance_bytes == 0 {
             env.problem(format!("{ENV_PREFIX}MAX_INSTANCE_BYTES must be above 0"));
         }
@@ -233,13 +195,6 @@ impl GatewayConfig {
         if self.orphan_grace <= 2 * self.database_acquire_timeout {
             env.problem(format!(
                 "{ENV_PREFIX}ORPHAN_GRACE_MS must be over twice DATABASE_ACQUIRE_TIMEOUT_MS"
-            ));
-        }
-        if let Some(orthanc) = &self.orthanc
-            && (orthanc.timeout.is_zero() || orthanc.download_timeout.is_zero())
-        {
-            env.problem(format!(
-                "{ENV_PREFIX}ORTHANC__TIMEOUT_MS and ORTHANC__DOWNLOAD_TIMEOUT_MS must be above 0"
             ));
         }
     }
