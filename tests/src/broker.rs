@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::options::{BasicGetOptions, ExchangeDeleteOptions};
 use radraft_core::StudyReady;
 use radraft_queue::Topology;
 
@@ -65,14 +65,13 @@ impl WorkQueue {
         all
     }
 
+    /// Deletes the topology's exchanges and leaves its queues to expire (the broker policy
+    /// `deploy/services.sh` sets on test queues). On RabbitMQ 3.10 a quorum queue deleted
+    /// while another connection declares it (a gateway's announcer connecting as the test
+    /// ends) takes the broker's dead-letter supervisor down: every later queue of every
+    /// test is then refused.
     pub async fn delete(self) {
         let t = &self.topology;
-        for queue in [&t.work_queue, &t.dead_letter_queue, &t.retry_queue] {
-            let _ = self
-                .channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
         for exchange in [&t.exchange, &t.dead_letter_exchange, &t.retry_exchange] {
             let _ = self
                 .channel

@@ -160,7 +160,7 @@ async fn drafts_land_after_a_postgres_restart_and_the_worker_reconnects_after_a_
 
     worker.stop().await;
     gateway.stop().await;
-    // The broker restart closed the old connections; delete the queues over a new one.
+    // The broker restart closed the old connections; clean up over a new one.
     drop(connection);
     radraft_e2e::broker::WorkQueue::open(&setup.topology)
         .await

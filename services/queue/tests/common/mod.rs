@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::options::ExchangeDeleteOptions;
 use radraft_core::{StudyReady, Uid};
 use radraft_queue::Topology;
 
@@ -29,16 +29,10 @@ pub fn study(uid: &str, version: i32) -> StudyReady {
     }
 }
 
+/// Deletes the topology's exchanges; its queues expire on their own (the broker policy
+/// `deploy/services.sh` sets on test queues). Deleting a quorum queue while another
+/// connection declares it kills RabbitMQ 3.10's dead-letter supervisor for every test.
 pub async fn cleanup(channel: &lapin::Channel, topology: &Topology) {
-    for queue in [
-        &topology.work_queue,
-        &topology.dead_letter_queue,
-        &topology.retry_queue,
-    ] {
-        let _ = channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
     for exchange in [
         &topology.exchange,
         &topology.dead_letter_exchange,
