@@ -82,6 +82,11 @@ pub fn encode_dataset(object: &InMemDicomObject) -> Vec<u8> {
     bytes
 }
 
+/// The data set of [`ct_image`] with `sop_instance_uid`, as a C-STORE carries it.
+pub fn ct_dataset(sop_instance_uid: &str) -> Vec<u8> {
+    encode_dataset(&ct_image(CT_IMAGE_STORAGE, Some(sop_instance_uid)))
+}
+
 /// A Part 10 file; the meta group names `meta_sop_instance` even when the data set lacks it.
 pub fn encode_file(
     object: InMemDicomObject,

@@ -145,15 +145,7 @@ async fn a_ct_slice_cut_short_is_refused_and_never_supersedes_the_good_copy() {
         "{refused:?}"
     );
     let response = stow::store(&gateway.stow_url(), &[part10(&cut, &uid, EXPLICIT_LE)]).await;
-    assert_eq!(response.status, 409, "{}", response.body);
-    assert_eq!(
-        stow::failures(&response.body),
-        [stow::Failure {
-            reason: 0xA900,
-            sop_class: Some(CT_IMAGE_STORAGE.into()),
-            sop_instance: Some(uid.clone()),
-        }]
-    );
+    response.refused_one(0xA900, CT_IMAGE_STORAGE, &uid);
 
     only_the_good_copy_is_kept(&setup, &uid).await;
     gateway.stop().await;
@@ -169,16 +161,7 @@ async fn an_object_missing_its_sequence_delimiter_never_supersedes_the_good_copy
 
     let broken = without_final_delimiter(&std::fs::read(&path).unwrap());
     let response = stow::store(&gateway.stow_url(), std::slice::from_ref(&broken)).await;
-    assert_eq!(response.status, 409, "{}", response.body);
-    assert_eq!(
-        stow::failures(&response.body),
-        [stow::Failure {
-            reason: 0xC000,
-            sop_class: Some(CT_IMAGE_STORAGE.into()),
-            sop_instance: Some(uid.clone()),
-        }]
-    );
-    let warning = response.warning.unwrap_or_default();
+    let warning = response.refused_one(0xC000, CT_IMAGE_STORAGE, &uid);
     assert!(warning.contains("delimiter"), "{warning}");
 
     let dataset = dataset_bytes(&broken).to_vec();

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use radraft_e2e::dicom_file::{dataset_bytes, sha256_hex};
 use radraft_e2e::gateway::{Options, SENDER_AE, Setup};
+use radraft_e2e::scu::store_raw;
+use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, ct_dataset};
 use radraft_e2e::{fixtures, pacs};
 
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
@@ -280,6 +282,39 @@ async fn restarting_the_gateway_between_two_instances_loses_nothing() {
         (1, files.len() as i64)
     );
     assert!(setup.queue.drain(Duration::from_secs(3)).await.is_empty());
+    gateway.stop().await;
+    setup.teardown().await;
+}
+
+/// A C-STORE request that names another SOP instance than the data set it carries (a
+/// router that rewrote the data set's UIDs but not its requests): what is stored is the
+/// data set, so it is indexed and archived under the data set's own UID, with a file meta
+/// group that names that UID too, and the data set bytes are kept exactly as sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c_store_naming_another_instance_is_archived_under_the_data_set_s_own_uid() {
+    let setup = Setup::new().await;
+    let gateway = setup.start(Options::default()).await;
+    let own = "1.2.826.0.1.3680043.10.1234.99.1.7";
+    let dataset = ct_dataset(own);
+    let (port, sent) = (gateway.dimse_port, dataset.clone());
+    let answer = tokio::task::spawn_blocking(move || {
+        let named = "1.2.826.0.1.3680043.10.1234.99.1.8";
+        store_raw(port, CT_IMAGE_STORAGE, named, EXPLICIT_LE, &sent)
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 0x0000, "{answer:?}");
+
+    let indexed = setup.indexed().await;
+    assert_eq!(indexed.keys().collect::<Vec<_>>(), [own]);
+    let (key, sha256) = &indexed[own];
+    let file = std::fs::read(setup.archive_dir().join(key)).unwrap();
+    assert_eq!(dataset_bytes(&file), dataset.as_slice());
+    assert_eq!(&sha256_hex(&file), sha256);
+    let archived = dicom_object::from_reader(&file[128..]).unwrap();
+    let meta = archived.meta();
+    assert_eq!(meta.media_storage_sop_instance_uid(), own);
+    assert_eq!(meta.transfer_syntax(), EXPLICIT_LE);
     gateway.stop().await;
     setup.teardown().await;
 }

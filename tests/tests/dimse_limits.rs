@@ -19,13 +19,9 @@ use radraft_e2e::hostile::{HUGE_LENGTH, huge_element_dataset};
 use radraft_e2e::multiframe::write_multiframe;
 use radraft_e2e::pacs;
 use radraft_e2e::scu::store_raw;
-use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE, ct_image, encode_dataset};
+use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE, ct_dataset, ct_image, encode_dataset};
 
 const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
-
-fn ct(instance: &str) -> Vec<u8> {
-    encode_dataset(&ct_image(CT_IMAGE_STORAGE, Some(instance)))
-}
 
 async fn indexed_in_study(setup: &Setup, study: u32) -> i64 {
     setup
@@ -111,7 +107,7 @@ async fn unsupported_requests_are_answered_unrecognized_and_the_association_goes
         peer.send_message(request(0x0110, 43, CT_IMAGE_STORAGE, None, false), None);
         let get = peer.read_response();
         let uid = "1.2.826.0.1.3680043.10.1234.99.1.7";
-        let status = peer.store(CT_IMAGE_STORAGE, uid, &ct(uid));
+        let status = peer.store(CT_IMAGE_STORAGE, uid, &ct_dataset(uid));
         peer.release();
         (find, get, status)
     })

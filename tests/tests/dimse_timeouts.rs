@@ -10,11 +10,7 @@ use radraft_e2e::blocking;
 use radraft_e2e::dimse_peer::{ABORT, ASSOCIATE_AC, RawPeer};
 use radraft_e2e::gateway::Setup;
 use radraft_e2e::gateway_process::GatewayProcess;
-use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE, ct_image, encode_dataset};
-
-fn ct(instance: &str) -> Vec<u8> {
-    encode_dataset(&ct_image(CT_IMAGE_STORAGE, Some(instance)))
-}
+use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE, ct_dataset};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_never_asks_is_closed_after_the_negotiation_timeout() {
@@ -61,7 +57,7 @@ async fn an_association_that_goes_silent_is_aborted_after_the_idle_timeout() {
         );
         let uid = "1.2.826.0.1.3680043.10.1234.99.1.1";
         // Busy, the association lives: the store is answered.
-        let status = peer.store(CT_IMAGE_STORAGE, uid, &ct(uid));
+        let status = peer.store(CT_IMAGE_STORAGE, uid, &ct_dataset(uid));
         let started = Instant::now();
         let answer = peer.read_raw();
         (status, answer, started.elapsed(), peer.is_closed())

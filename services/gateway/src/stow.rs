@@ -1,8 +1,9 @@
 //! DICOMweb STOW-RS: `POST /dicom-web/studies` with a `multipart/related` body of
-//! `application/dicom` parts (PS3.18 §10.5). Each part goes through the same ingest path
-//! as C-STORE; the response lists what was stored and what failed, and why, each failure
-//! naming the SOP class and instance where they could be read. Every refusal is logged
-//! with its reason and the client's address.
+//! `application/dicom` parts (PS3.18 §10.5). Each part is streamed to a spool file as it
+//! arrives (never held in memory, the per-part limit enforced on the way) and goes through
+//! the same ingest path as C-STORE; the response lists what was stored and what failed,
+//! and why, each failure naming the SOP class and instance where its meta group declared
+//! them. Every refusal is logged with its reason and the client's address.
 
 use std::net::SocketAddr;
 
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use crate::api_error::ApiError;
-use crate::ingest::{IngestError, Ingestor, Origin, Source, declared_uids};
+use crate::ingest::{IngestError, Ingestor, Origin, ReceivedFile, Source};
 
 const DICOM_JSON: &str = "application/dicom+json";
 
@@ -74,17 +75,35 @@ async fn store_parts(
             outcome.failed(&error, (None, None));
             continue;
         }
-        let bytes = part.bytes().await.map_err(multipart_error)?;
-        match ingestor.ingest_file(bytes.clone(), &origin).await {
+        let received = spool_part(ingestor, part).await?;
+        let declared = received.declared_uids();
+        match ingestor.ingest_part10(received, &origin).await {
             Ok(stored) => outcome.stored(&stored.sop_class_uid, &stored.sop_instance_uid),
-            Err(error) if error.is_sender_fault() => outcome.failed(&error, declared_uids(&bytes)),
-            Err(error) => {
-                warn!(%error, code = error.code(), "STOW-RS part could not be stored");
-                return Err(ApiError::unavailable());
-            }
+            Err(error) if error.is_sender_fault() => outcome.failed(&error, declared),
+            Err(error) => return Err(unstored(&error)),
         }
     }
     outcome.into_response()
+}
+
+/// Streams a part's bytes into a spool file; the multipart reader refuses a part over the
+/// per-object limit as it passes it.
+async fn spool_part(
+    ingestor: &Ingestor,
+    mut part: multer::Field<'_>,
+) -> Result<ReceivedFile, ApiError> {
+    let mut incoming = ingestor.receive_file().await.map_err(|e| unstored(&e))?;
+    while let Some(chunk) = part.chunk().await.map_err(multipart_error)? {
+        incoming = incoming.append(chunk).await.map_err(|e| unstored(&e))?;
+    }
+    incoming.finish().await.map_err(|e| unstored(&e))
+}
+
+/// A part the gateway could not store through no fault of the client's (the archive or the
+/// database is unavailable): logged, and the request answered 503.
+fn unstored(error: &IngestError) -> ApiError {
+    warn!(%error, code = error.code(), "STOW-RS part could not be stored");
+    ApiError::unavailable()
 }
 
 /// The client's address for a log line.

@@ -3,6 +3,7 @@
 
 mod error;
 mod parse;
+mod part10;
 mod spooled;
 
 use std::io::BufReader;
@@ -14,10 +15,11 @@ use radraft_dicom_guard::Limits;
 use radraft_store::{NewInstance, Recorded, Store};
 
 pub use error::{IngestError, status};
+pub use parse::Identity;
 pub(crate) use parse::check_dataset;
-pub use parse::{Identity, Parsed, declared_uids};
+pub use part10::{IncomingFile, ReceivedFile};
 pub use spooled::IncomingDataset;
-use spooled::{Named, spool_error};
+use spooled::{Named, Spooled, renamed, spool_error};
 
 /// The read buffer for a spooled data set: the parser reads in small pieces.
 const SPOOL_READ_BUFFER: usize = 64 << 10;
@@ -80,16 +82,35 @@ impl Ingestor {
         self.max_instance_bytes
     }
 
-    /// Ingests a DICOM Part 10 file (STOW-RS part, Orthanc download), stored byte for byte.
+    /// Ingests a DICOM Part 10 file held in memory (an Orthanc download, which its client
+    /// bounds), through the same spool file as a streamed one.
     pub async fn ingest_file(&self, file: Bytes, origin: &Origin) -> Result<Ingested, IngestError> {
         self.check_size(file.len() as u64)?;
-        let limits = self.limits;
-        let parsed = tokio::task::spawn_blocking(move || parse::part10(file, &limits)).await??;
-        let key = key_for(&parsed.identity, &parsed.sha256);
-        let size = parsed.file.len() as u64;
-        self.archive.put(&key, parsed.file).await?;
-        self.index(parsed.identity, key, parsed.sha256, size, origin)
-            .await
+        let incoming = self.receive_file().await?.append(file).await?;
+        self.ingest_part10(incoming.finish().await?, origin).await
+    }
+
+    /// Starts receiving a Part 10 file (a STOW-RS part): a spool file in the archive's
+    /// temporary area to [`append`](IncomingFile::append) it to as it arrives.
+    pub async fn receive_file(&self) -> Result<IncomingFile, IngestError> {
+        let spool = self.archive.spool().await?;
+        Ok(IncomingFile::new(Spooled::new(spool), self.limits))
+    }
+
+    /// Ingests a received Part 10 file: its data set checked from the spool file (the pixel
+    /// data read past, never held), which is then renamed into the archive; the archived
+    /// file is the file exactly as sent.
+    pub async fn ingest_part10(
+        &self,
+        received: ReceivedFile,
+        origin: &Origin,
+    ) -> Result<Ingested, IngestError> {
+        self.check_size(received.len())?;
+        let (start, transfer_syntax) = received.dataset?;
+        let (file, identity) = self
+            .check_spooled(received.file, start, transfer_syntax)
+            .await?;
+        self.archive_spooled(file, identity, origin).await
     }
 
     /// Starts receiving a C-STORE data set in `transfer_syntax`: a spool file in the
@@ -112,40 +133,76 @@ impl Ingestor {
         tokio::task::spawn_blocking(move || IncomingDataset::start(spool, named)).await?
     }
 
-    /// Ingests a received data set: checked from its spool file (the pixel data read past,
-    /// never held), which is then renamed into the archive; the archived file is the data
-    /// set exactly as sent, behind the file meta group.
+    /// Ingests a received data set like a Part 10 file; the archived file is the data set
+    /// exactly as sent, behind the file meta group.
     pub async fn ingest_received(
         &self,
         incoming: IncomingDataset,
         origin: &Origin,
     ) -> Result<Ingested, IngestError> {
         self.check_size(incoming.data_len())?;
-        let limits = self.limits;
-        let (mut incoming, identity) = tokio::task::spawn_blocking(move || {
-            let mut incoming = incoming;
-            let ts = incoming.named.transfer_syntax.clone();
-            let source = incoming.dataset().map_err(spool_error)?;
-            let source = BufReader::with_capacity(SPOOL_READ_BUFFER, source);
-            let identity = parse::dataset(source, &ts, &limits)?;
-            Ok::<_, IngestError>((incoming, identity))
-        })
-        .await??;
-        let named = Named {
+        let IncomingDataset {
+            file,
+            named,
+            header_len,
+        } = incoming;
+        let (mut file, identity) = self
+            .check_spooled(file, header_len, named.transfer_syntax.clone())
+            .await?;
+        let checked = Named {
             sop_class_uid: identity.sop_class_uid.clone(),
             sop_instance_uid: identity.sop_instance_uid.to_string(),
-            ..incoming.named.clone()
+            ..named.clone()
         };
-        if named != incoming.named {
+        if checked != named {
             let fresh = self.archive.spool().await?;
-            incoming =
-                tokio::task::spawn_blocking(move || incoming.renamed(fresh, named)).await??;
+            file = tokio::task::spawn_blocking(move || renamed(file, header_len, fresh, checked))
+                .await??;
         }
-        let sha256 = incoming.sha256();
-        let size = incoming.header_len + incoming.data_len;
+        self.archive_spooled(file, identity, origin).await
+    }
+
+    /// Checks the data set of a spooled file, from `start` to the end, in `transfer_syntax`
+    /// (the pixel data read past, never held): every door's objects are checked here.
+    async fn check_spooled(
+        &self,
+        mut file: Spooled,
+        start: u64,
+        transfer_syntax: String,
+    ) -> Result<(Spooled, Identity), IngestError> {
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || {
+            let source = file.file_at(start).map_err(spool_error)?;
+            let source = BufReader::with_capacity(SPOOL_READ_BUFFER, source);
+            let identity = parse::dataset(source, &transfer_syntax, &limits)?;
+            Ok((file, identity))
+        })
+        .await?
+    }
+
+    /// Renames a checked spool file into the archive and indexes it; only then is it
+    /// reported stored.
+    async fn archive_spooled(
+        &self,
+        file: Spooled,
+        identity: Identity,
+        origin: &Origin,
+    ) -> Result<Ingested, IngestError> {
+        let sha256 = file.sha256();
+        let size = file.len();
         let key = key_for(&identity, &sha256);
-        self.archive.put_spooled(&key, incoming.spool).await?;
-        self.index(identity, key, sha256, size, origin).await
+        let new = new_instance(identity, &key, sha256, size, origin);
+        self.archive.put_spooled(&key, file.into_spool()).await?;
+        // A failed index write leaves the archived file where it is: an identical send may
+        // have committed a row naming it meanwhile. The gateway's orphan sweep removes files
+        // no row names once they are old enough.
+        let recorded = self.store.record_instance(&new).await?;
+        Ok(Ingested {
+            study_uid: new.study_uid,
+            sop_class_uid: new.sop_class_uid,
+            sop_instance_uid: new.sop_instance_uid,
+            recorded,
+        })
     }
 
     fn check_size(&self, size: u64) -> Result<(), IngestError> {
@@ -157,41 +214,30 @@ impl Ingestor {
         }
         Ok(())
     }
+}
 
-    /// Indexes an archived object; only then is it reported stored.
-    async fn index(
-        &self,
-        identity: Identity,
-        key: ArchiveKey,
-        sha256: String,
-        size: u64,
-        origin: &Origin,
-    ) -> Result<Ingested, IngestError> {
-        let new = NewInstance {
-            study_uid: identity.study_uid.to_string(),
-            series_uid: identity.series_uid.to_string(),
-            sop_instance_uid: identity.sop_instance_uid.to_string(),
-            sop_class_uid: identity.sop_class_uid,
-            modality: identity.modality,
-            accession_number: identity.accession_number,
-            study_description: identity.study_description,
-            transfer_syntax_uid: identity.transfer_syntax_uid,
-            archive_key: key.to_string(),
-            sha256,
-            size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
-            calling_ae: origin.calling_ae.clone(),
-            source: origin.source.as_str(),
-        };
-        // A failed index write leaves the archived file where it is: an identical send may
-        // have committed a row naming it meanwhile. The gateway's orphan sweep removes files
-        // no row names once they are old enough.
-        let recorded = self.store.record_instance(&new).await?;
-        Ok(Ingested {
-            study_uid: new.study_uid,
-            sop_class_uid: new.sop_class_uid,
-            sop_instance_uid: new.sop_instance_uid,
-            recorded,
-        })
+/// The index row of an object archived under `key`.
+fn new_instance(
+    identity: Identity,
+    key: &ArchiveKey,
+    sha256: String,
+    size: u64,
+    origin: &Origin,
+) -> NewInstance {
+    NewInstance {
+        study_uid: identity.study_uid.to_string(),
+        series_uid: identity.series_uid.to_string(),
+        sop_instance_uid: identity.sop_instance_uid.to_string(),
+        sop_class_uid: identity.sop_class_uid,
+        modality: identity.modality,
+        accession_number: identity.accession_number,
+        study_description: identity.study_description,
+        transfer_syntax_uid: identity.transfer_syntax_uid,
+        archive_key: key.to_string(),
+        sha256,
+        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
+        calling_ae: origin.calling_ae.clone(),
+        source: origin.source.as_str(),
     }
 }
 

@@ -5,13 +5,11 @@
 
 use std::io::{Cursor, Read, Seek};
 
-use bytes::Bytes;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use radraft_core::{Uid, sop_class, transfer_syntax};
 use radraft_dicom_guard::Limits;
-use sha2::{Digest, Sha256};
 
 use super::IngestError;
 
@@ -28,35 +26,8 @@ pub struct Identity {
     pub transfer_syntax_uid: String,
 }
 
-/// A validated Part 10 file, ready to archive: its identity and the exact bytes to keep.
-#[derive(Debug)]
-pub struct Parsed {
-    pub identity: Identity,
-    pub sha256: String,
-    pub file: Bytes,
-}
-
-/// Validates a Part 10 file; the archived bytes are the file as received.
-pub(crate) fn part10(file: Bytes, limits: &Limits) -> Result<Parsed, IngestError> {
-    let object = radraft_dicom_guard::read_file(&file, limits)?;
-    let transfer_syntax = object
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches('\0')
-        .to_owned();
-    let identity = identify(&object, transfer_syntax)?;
-    radraft_dicom_guard::check_pixel_data(&object, &identity.transfer_syntax_uid)
-        .map_err(IngestError::PixelData)?;
-    let sha256 = hex::encode(Sha256::digest(&file));
-    Ok(Parsed {
-        identity,
-        sha256,
-        file,
-    })
-}
-
-/// Validates a C-STORE data set (no meta group) in `transfer_syntax`, read from `source`'s
-/// position to its end. Its pixel data is read past, never held: only its layout is
+/// Validates a data set (a C-STORE's, or a Part 10 file's past its meta group) in
+/// `transfer_syntax`, read from `source`'s position to its end. Its pixel data is read past, never held: only its layout is
 /// checked against the image description.
 pub(crate) fn dataset<R: Read + Seek>(
     source: R,
@@ -120,22 +91,4 @@ fn required(
 fn uid(object: &InMemDicomObject, tag: Tag, name: &'static str) -> Result<Uid, IngestError> {
     let raw = required(object, tag, name)?;
     Uid::parse(&raw).map_err(|source| IngestError::InvalidUid { name, source })
-}
-
-/// The SOP class and instance UIDs a Part 10 file's meta group declares, each where it
-/// could be read and is a valid UID: what a refusal names even when the data set itself
-/// was unreadable.
-pub fn declared_uids(file: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(meta) = radraft_dicom_guard::read_meta(file) else {
-        return (None, None);
-    };
-    let valid = |raw: &str| {
-        Uid::parse(raw.trim_end_matches(['\0', ' ']))
-            .ok()
-            .map(|u| u.to_string())
-    };
-    (
-        valid(meta.media_storage_sop_class_uid()),
-        valid(meta.media_storage_sop_instance_uid()),
-    )
 }

@@ -1,7 +1,8 @@
-//! A C-STORE data set on its way in: written to a spool file in the archive's temporary
-//! area as its PDVs arrive, behind the file meta group the archived file will carry, and
-//! hashed as it goes, so the object is never held in memory and the spool file is the
-//! archived file (renamed into place once checked).
+//! Objects on their way in, written to spool files in the archive's temporary area as they
+//! arrive and hashed as they go, so no object is ever held in memory and the spool file is
+//! the archived file (renamed into place once checked). [`Spooled`] is the file being
+//! filled, shared by every door; [`IncomingDataset`] is a C-STORE data set, which the
+//! gateway puts behind a file meta group of its own.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -16,6 +17,72 @@ use super::IngestError;
 const IMPLEMENTATION_CLASS_UID: &str = "2.25.193985754947776482033521739175877808808";
 const IMPLEMENTATION_VERSION_NAME: &str = "RADRAFT_010";
 
+/// A spool file being filled; what is written to it is hashed and counted on the way.
+#[derive(Debug)]
+pub(super) struct Spooled {
+    spool: Spool,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl Spooled {
+    pub(super) fn new(spool: Spool) -> Self {
+        Self {
+            spool,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// Appends `pieces` in order, written off the async threads.
+    pub(super) async fn append<B>(mut self, pieces: Vec<B>) -> Result<Self, IngestError>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            for piece in &pieces {
+                self.write_all(piece.as_ref()).map_err(spool_error)?;
+            }
+            Ok(self)
+        })
+        .await?
+    }
+
+    /// Bytes written so far.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The SHA-256 of everything written.
+    pub(super) fn sha256(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// The file, positioned `offset` bytes from its start.
+    pub(super) fn file_at(&mut self, offset: u64) -> io::Result<&mut File> {
+        let file = self.spool.file();
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(file)
+    }
+
+    pub(super) fn into_spool(self) -> Spool {
+        self.spool
+    }
+}
+
+impl Write for Spooled {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.spool.file().write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.spool.file().flush()
+    }
+}
+
 /// What the file meta group names, besides its fixed parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Named {
@@ -25,93 +92,55 @@ pub(super) struct Named {
     pub calling_ae: Option<String>,
 }
 
-/// A data set being received into a spool file: `[preamble, DICM, meta group][data set]`.
+/// A C-STORE data set being received into a spool file: `[preamble, DICM, meta group]
+/// [data set]`.
 #[derive(Debug)]
 pub struct IncomingDataset {
-    pub(super) spool: Spool,
-    hasher: Sha256,
+    pub(super) file: Spooled,
     /// What the meta group names: the request's SOP class and instance, which the data
     /// set itself almost always repeats (checked once it is read).
     pub(super) named: Named,
     pub(super) header_len: u64,
-    pub(super) data_len: u64,
 }
 
 impl IncomingDataset {
     /// A spool file holding the meta group for `named`, ready for the data set.
-    pub(super) fn start(mut spool: Spool, named: Named) -> Result<Self, IngestError> {
+    pub(super) fn start(spool: Spool, named: Named) -> Result<Self, IngestError> {
         let header = file_header(&named)?;
-        spool.file().write_all(&header).map_err(spool_error)?;
+        let mut file = Spooled::new(spool);
+        file.write_all(&header).map_err(spool_error)?;
         Ok(Self {
-            spool,
-            hasher: Sha256::new_with_prefix(&header),
+            file,
             named,
             header_len: header.len() as u64,
-            data_len: 0,
         })
     }
 
     /// Appends the next bytes of the data set (written off the async threads).
     pub async fn append(mut self, bytes: Vec<u8>) -> Result<Self, IngestError> {
-        tokio::task::spawn_blocking(move || {
-            self.spool.file().write_all(&bytes).map_err(spool_error)?;
-            self.hasher.update(&bytes);
-            self.data_len += bytes.len() as u64;
-            Ok(self)
-        })
-        .await?
+        self.file = self.file.append(vec![bytes]).await?;
+        Ok(self)
     }
 
     /// Bytes of the data set received so far.
     pub fn data_len(&self) -> u64 {
-        self.data_len
-    }
-
-    /// The SHA-256 of the whole file (meta group and data set).
-    pub(super) fn sha256(&self) -> String {
-        hex::encode(self.hasher.clone().finalize())
-    }
-
-    /// The spooled file, positioned at the start of the data set.
-    pub(super) fn dataset(&mut self) -> io::Result<&File> {
-        let start = self.header_len;
-        let file = self.spool.file();
-        file.seek(SeekFrom::Start(start))?;
-        Ok(file)
-    }
-
-    /// The same data set behind a meta group naming `named` instead, in `fresh`: for the
-    /// rare sender whose request names another SOP class or instance than its data set.
-    /// Copied file to file, hashed on the way.
-    pub(super) fn renamed(mut self, fresh: Spool, named: Named) -> Result<Self, IngestError> {
-        let mut copy = Self::start(fresh, named)?;
-        let source = self.dataset().map_err(spool_error)?;
-        let mut sink = Hashing {
-            file: copy.spool.file(),
-            hasher: &mut copy.hasher,
-        };
-        copy.data_len =
-            io::copy(&mut io::BufReader::new(source), &mut sink).map_err(spool_error)?;
-        Ok(copy)
+        self.file.len() - self.header_len
     }
 }
 
-/// A writer that hashes what it writes.
-struct Hashing<'a> {
-    file: &'a mut File,
-    hasher: &'a mut Sha256,
-}
-
-impl Write for Hashing<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.file.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
+/// The data set in `file` (past its `header_len` bytes of meta group) behind a meta group
+/// naming `named` instead, in `fresh`: for the rare sender whose request names another SOP
+/// class or instance than its data set. Copied file to file, hashed on the way.
+pub(super) fn renamed(
+    mut file: Spooled,
+    header_len: u64,
+    fresh: Spool,
+    named: Named,
+) -> Result<Spooled, IngestError> {
+    let mut copy = IncomingDataset::start(fresh, named)?.file;
+    let source = file.file_at(header_len).map_err(spool_error)?;
+    io::copy(&mut io::BufReader::new(source), &mut copy).map_err(spool_error)?;
+    Ok(copy)
 }
 
 pub(super) fn spool_error(source: io::Error) -> IngestError {
