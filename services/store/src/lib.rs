@@ -34,7 +34,7 @@ pub use critical::{Communication, CriticalFinding, CriticalRecorded};
 pub use drafts::{DraftRecorded, NewDraft, StoredDraft};
 pub use exports::{DueExport, ExportRequest, ExportStatus, ReferencedObject};
 pub use governance::{GovernanceRow, GovernanceStatus, RejectionReason};
-pub use instances::{NewInstance, Recorded};
+pub use instances::{NewInstance, PreparedInstance, Recorded};
 pub use jobs::{Attempt, JobStart, Outcome, VersionInstance};
 pub use orphans::ArchivedFile;
 pub use reports::{Amended, ReportHistory, ReportRevision, RevisionKind, report_text};

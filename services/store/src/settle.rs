@@ -50,10 +50,30 @@ impl Store {
         quiet: Duration,
     ) -> Result<Vec<StudyReady>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+        // A study whose row an arriving instance holds (see `record_instance`) is receiving
+        // right now: skipped. Once locked here, no instance joins it until this commits.
+        let candidates: Vec<String> = sqlx::query_scalar(
+            "SELECT study_uid FROM studies
+             WHERE state = 'receiving' AND last_received_at <= now() - make_interval(secs => $1)
+             ORDER BY study_uid
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(quiet.as_secs_f64())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(query_failed("lock quiet studies"))?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A statement of its own, so its snapshot holds every instance committed before the
+        // locks above were granted: the last arrival and the count are both current.
         let rows: Vec<(String, i32, i64)> = sqlx::query_as(
             "WITH settled AS (
-                 UPDATE studies SET state = 'stable', version = version + 1, updated_at = now()
-                 WHERE state = 'receiving' AND last_received_at <= now() - make_interval(secs => $1)
+                 UPDATE studies s SET state = 'stable', version = version + 1, updated_at = now()
+                 WHERE s.study_uid = ANY($2)
+                   AND NOT EXISTS (SELECT 1 FROM instances i
+                                   WHERE i.study_uid = s.study_uid
+                                     AND i.received_at > now() - make_interval(secs => $1))
                  RETURNING study_uid, version
              )
              INSERT INTO study_versions (study_uid, version, instance_count)
@@ -64,6 +84,7 @@ impl Store {
              RETURNING study_uid, version, instance_count",
         )
         .bind(quiet.as_secs_f64())
+        .bind(&candidates)
         .fetch_all(&mut *tx)
         .await
         .map_err(query_failed("settle quiet studies"))?;

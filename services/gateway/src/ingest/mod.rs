@@ -180,8 +180,9 @@ impl Ingestor {
         .await?
     }
 
-    /// Renames a checked spool file into the archive and indexes it; only then is it
-    /// reported stored.
+    /// Renames a checked spool file into the archive and indexes it: the index statements
+    /// run while the file is made durable, and commit only once it is (a row never names a
+    /// file a crash could take back).
     async fn archive_spooled(
         &self,
         file: Spooled,
@@ -192,11 +193,15 @@ impl Ingestor {
         let size = file.len();
         let key = key_for(&identity, &sha256);
         let new = new_instance(identity, &key, sha256, size, origin);
-        self.archive.put_spooled(&key, file.into_spool()).await?;
+        let (archived, prepared) = tokio::join!(
+            self.archive.put_spooled(&key, file.into_spool()),
+            self.store.prepare_instance(&new),
+        );
+        archived?;
         // A failed index write leaves the archived file where it is: an identical send may
         // have committed a row naming it meanwhile. The gateway's orphan sweep removes files
         // no row names once they are old enough.
-        let recorded = self.store.record_instance(&new).await?;
+        let recorded = prepared?.commit().await?;
         Ok(Ingested {
             study_uid: new.study_uid,
             sop_class_uid: new.sop_class_uid,

@@ -1,9 +1,15 @@
 //! Indexing received instances: new objects, identical re-sends, and new versions.
 
+mod rows;
+
 use serde_json::json;
 use sqlx::{Postgres, Transaction};
 
 use crate::{Store, StoreError, audit, query_failed};
+use rows::{
+    check_series_owner, ensure_series, insert_instance, known_versions, open_study, series_owner,
+    supersede,
+};
 
 /// A received object, already archived, to be indexed.
 #[derive(Debug, Clone)]
@@ -35,25 +41,108 @@ pub enum Recorded {
     NewVersion { version: i32 },
 }
 
+/// An instance indexed by a transaction not yet committed (none when the exact object
+/// was already indexed). [`commit`](Self::commit) makes it visible; dropped, it leaves no
+/// trace.
+#[derive(Debug)]
+pub struct PreparedInstance {
+    tx: Option<Transaction<'static, Postgres>>,
+    recorded: Recorded,
+}
+
+impl PreparedInstance {
+    fn unchanged() -> Self {
+        Self {
+            tx: None,
+            recorded: Recorded::Duplicate,
+        }
+    }
+
+    pub async fn commit(self) -> Result<Recorded, StoreError> {
+        if let Some(tx) = self.tx {
+            tx.commit().await.map_err(query_failed("commit instance"))?;
+        }
+        Ok(self.recorded)
+    }
+}
+
 impl Store {
     /// Indexes an archived instance and (re)opens its study for receiving, atomically.
+    ///
+    /// Most instances join a study that is already receiving: they share a lock on its row,
+    /// so instances of one study arriving on several associations commit together (one WAL
+    /// flush for all) instead of queueing behind each other's commit. The settle loop takes
+    /// the row exclusively, so it never cuts a version while one of them is in flight. An
+    /// instance that creates, reopens or completes the study row, a new version of an
+    /// instance, or one that met a concurrent copy of itself is recorded alone.
     pub async fn record_instance(&self, new: &NewInstance) -> Result<Recorded, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
-        let previous_state = lock_study(&mut tx, &new.study_uid).await?;
-        ensure_series(&mut tx, new).await?;
+        self.prepare_instance(new).await?.commit().await
+    }
 
-        let known: Option<(i32, bool)> = sqlx::query_as(
-            "SELECT max(instance_version), bool_or(sha256 = $2)
-             FROM instances WHERE sop_instance_uid = $1 HAVING count(*) > 0",
+    /// Runs every statement of [`record_instance`](Self::record_instance) but the commit:
+    /// the caller makes the archived file durable meanwhile, then commits.
+    pub async fn prepare_instance(
+        &self,
+        new: &NewInstance,
+    ) -> Result<PreparedInstance, StoreError> {
+        match self.record_joining(new).await? {
+            Some(prepared) => Ok(prepared),
+            None => self.record_alone(new).await,
+        }
+    }
+
+    /// Records `new` under a shared lock on its study's row; `None` when it cannot be
+    /// recorded that way (nothing is then written).
+    async fn record_joining(
+        &self,
+        new: &NewInstance,
+    ) -> Result<Option<PreparedInstance>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+        // Waits for a settle in progress, then sees its outcome: a settled study is not
+        // receiving any more and is reopened by `record_alone`.
+        let joined: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM studies
+             WHERE study_uid = $1 AND state = 'receiving'
+               AND NOT (accession_number IS NULL AND $2::text IS NOT NULL)
+               AND NOT (study_description IS NULL AND $3::text IS NOT NULL)
+             FOR SHARE",
         )
-        .bind(&new.sop_instance_uid)
-        .bind(&new.sha256)
+        .bind(&new.study_uid)
+        .bind(&new.accession_number)
+        .bind(&new.study_description)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(query_failed("find instance versions"))?;
+        .map_err(query_failed("join receiving study"))?;
+        if joined.is_none() {
+            return Ok(None);
+        }
+        // A new series is recorded alone: recording it updates the study row's modalities.
+        match series_owner(&mut tx, &new.series_uid).await? {
+            None => return Ok(None),
+            Some(owner) => check_series_owner(new, owner)?,
+        }
+        match known_versions(&mut tx, new).await? {
+            Some((_, true)) => return Ok(Some(PreparedInstance::unchanged())),
+            Some((_, false)) => return Ok(None),
+            None => {}
+        }
+        // A concurrent copy of the same object got there first: recorded alone, it is seen.
+        if !insert_instance(&mut tx, new, 1).await? {
+            return Ok(None);
+        }
+        Ok(Some(PreparedInstance {
+            tx: Some(tx),
+            recorded: Recorded::New,
+        }))
+    }
 
-        let recorded = match known {
-            Some((_, true)) => return Ok(Recorded::Duplicate),
+    /// Records `new` holding its study's row alone: creating, reopening or completing it.
+    async fn record_alone(&self, new: &NewInstance) -> Result<PreparedInstance, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_failed("begin"))?;
+        let previous_state = open_study(&mut tx, new).await?;
+        ensure_series(&mut tx, new).await?;
+        let recorded = match known_versions(&mut tx, new).await? {
+            Some((_, true)) => return Ok(PreparedInstance::unchanged()),
             Some((latest, false)) => Recorded::NewVersion {
                 version: latest + 1,
             },
@@ -66,21 +155,12 @@ impl Store {
             }
             _ => 1,
         };
-        insert_instance(&mut tx, new, version).await?;
-
-        sqlx::query(
-            "UPDATE studies SET state = 'receiving', failure_reason = NULL,
-                 last_received_at = now(), updated_at = now(),
-                 accession_number = coalesce(accession_number, $2),
-                 study_description = coalesce(study_description, $3)
-             WHERE study_uid = $1",
-        )
-        .bind(&new.study_uid)
-        .bind(&new.accession_number)
-        .bind(&new.study_description)
-        .execute(&mut *tx)
-        .await
-        .map_err(query_failed("mark study receiving"))?;
+        if !insert_instance(&mut tx, new, version).await? {
+            return Err(StoreError::Corrupt(format!(
+                "instance {} version {version} appeared while its study was held",
+                new.sop_instance_uid
+            )));
+        }
         match previous_state.as_deref() {
             // A study's first object: when and from whom it started arriving.
             None => {
@@ -106,8 +186,10 @@ impl Store {
                 .await?;
             }
         }
-        tx.commit().await.map_err(query_failed("commit instance"))?;
-        Ok(recorded)
+        Ok(PreparedInstance {
+            tx: Some(tx),
+            recorded,
+        })
     }
 
     /// How many current (not superseded) instances a study has.
@@ -120,109 +202,4 @@ impl Store {
         .await
         .map_err(query_failed("count instances"))
     }
-}
-
-/// Creates the study if new and locks its row, so concurrent arrivals and the settle loop
-/// see each other's effects in order. Returns the state before this arrival (None if new).
-async fn lock_study(
-    tx: &mut Transaction<'_, Postgres>,
-    study_uid: &str,
-) -> Result<Option<String>, StoreError> {
-    let inserted =
-        sqlx::query("INSERT INTO studies (study_uid) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(study_uid)
-            .execute(&mut **tx)
-            .await
-            .map_err(query_failed("insert study"))?
-            .rows_affected();
-    let state: String =
-        sqlx::query_scalar("SELECT state::text FROM studies WHERE study_uid = $1 FOR UPDATE")
-            .bind(study_uid)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(query_failed("lock study"))?;
-    Ok((inserted == 0).then_some(state))
-}
-
-async fn ensure_series(
-    tx: &mut Transaction<'_, Postgres>,
-    new: &NewInstance,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO series (series_uid, study_uid, modality) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(&new.series_uid)
-    .bind(&new.study_uid)
-    .bind(&new.modality)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_failed("insert series"))?;
-    let owner: String = sqlx::query_scalar("SELECT study_uid FROM series WHERE series_uid = $1")
-        .bind(&new.series_uid)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(query_failed("read series owner"))?;
-    if owner != new.study_uid {
-        return Err(StoreError::SeriesInOtherStudy {
-            series_uid: new.series_uid.clone(),
-            study_uid: new.study_uid.clone(),
-            existing_study: owner,
-        });
-    }
-    Ok(())
-}
-
-async fn supersede(
-    tx: &mut Transaction<'_, Postgres>,
-    new: &NewInstance,
-    version: i32,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE instances SET superseded_at = now() WHERE sop_instance_uid = $1 AND superseded_at IS NULL",
-    )
-    .bind(&new.sop_instance_uid)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_failed("supersede instance"))?;
-    audit::append(
-        &mut **tx,
-        "gateway",
-        "instance.new_version",
-        Some(&new.study_uid),
-        json!({
-            "sop_instance_uid": new.sop_instance_uid,
-            "instance_version": version,
-            "sha256": new.sha256,
-            "calling_ae": new.calling_ae,
-            "source": new.source,
-        }),
-    )
-    .await
-}
-
-async fn insert_instance(
-    tx: &mut Transaction<'_, Postgres>,
-    new: &NewInstance,
-    version: i32,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO instances (sop_instance_uid, sop_class_uid, series_uid, study_uid,
-             instance_version, transfer_syntax_uid, archive_key, sha256, size_bytes, calling_ae, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&new.sop_instance_uid)
-    .bind(&new.sop_class_uid)
-    .bind(&new.series_uid)
-    .bind(&new.study_uid)
-    .bind(version)
-    .bind(&new.transfer_syntax_uid)
-    .bind(&new.archive_key)
-    .bind(&new.sha256)
-    .bind(new.size_bytes)
-    .bind(&new.calling_ae)
-    .bind(new.source)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_failed("insert instance"))?;
-    Ok(())
 }
