@@ -20,6 +20,10 @@ status each must get and that none allocates more than 64 MiB at once):
 - pixel-description-overflow: an image description whose byte count saturates (65535
   rows, columns, samples, 2^31 frames, 65528 bits); adding the pad byte overflowed.
 - command-declared-length: a command set whose element declares 1 GB.
+- element-flood: a deflated data set of about 12 kB inflating to 1.5 million empty elements
+  (12 MB, under the target's limit); built whole, they took 112 bytes each. The fuzzing
+  campaign's slowest input (32 kB, deflated, 11 s in element header decoding; not kept)
+  was most likely of this kind.
 """
 
 import struct
@@ -144,6 +148,10 @@ def regressions():
     yield "pixel-description-overflow", store(explicit_le, CT, sop, identity(sop) + vast)
     lying = struct.pack("<HHI", 0x0000, 0x0100, 1 << 30) + bytes(8)
     yield "command-declared-length", bytes([1]) + pdata(True, True, lying)
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    empty = struct.pack("<HH2sH", 0x0009, 0x1010, b"LO", 0)
+    flood = squeeze.compress(identity(sop) + empty * 1_500_000) + squeeze.flush()
+    yield "element-flood", store(deflated, CT, sop, flood)
 
 
 def seeds():

@@ -78,6 +78,21 @@ pub fn deflate_bomb(sop_instance: &str, inflated: u32) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// A deflated data set: the identity, then `count` empty private elements of 8 bytes
+/// each, which deflate about a thousandfold.
+pub fn element_flood(sop_instance: &str, count: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&identity(sop_instance)).unwrap();
+    let empties = [0x09, 0x00, 0x10, 0x10, b'L', b'O', 0, 0].repeat(1 << 16);
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(1 << 16);
+        encoder.write_all(&empties[..n * 8]).unwrap();
+        left -= n;
+    }
+    encoder.finish().unwrap()
+}
+
 /// An explicit VR little endian data set with `depth` sequences nested inside each other
 /// (each in an item of the one before), all properly closed.
 pub fn nested_sequences(sop_instance: &str, depth: usize) -> Vec<u8> {

@@ -6,8 +6,8 @@
 
 use radraft_e2e::gateway::{Options, SENDER_AE, Setup};
 use radraft_e2e::hostile::{
-    DEFLATED_LE, HUGE_LENGTH, deflate_bomb, huge_element_dataset, nested_sequences, part10,
-    peak_rss,
+    DEFLATED_LE, HUGE_LENGTH, deflate_bomb, element_flood, huge_element_dataset, nested_sequences,
+    part10, peak_rss,
 };
 use radraft_e2e::scu::{StoreStatus, store_raw};
 use radraft_e2e::synthetic::{CT_IMAGE_STORAGE, EXPLICIT_LE};
@@ -105,6 +105,43 @@ async fn a_deflate_bomb_is_refused_before_it_is_inflated_in_memory() {
     let file = part10(&bomb, uid, DEFLATED_LE);
     let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
     response.refused_one(0xA700, CT_IMAGE_STORAGE, uid);
+
+    assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
+    assert!(setup.archived_files().is_empty());
+    gateway.stop().await;
+    setup.teardown().await;
+}
+
+/// Millions of empty elements in a few kB deflated, inside the per-object limit: each would
+/// cost the built object 112 bytes (7 million: 784 MB) where it took 8 on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deflated_flood_of_empty_elements_is_refused_without_the_memory() {
+    let _serial = SERIAL.lock().await;
+    let setup = Setup::new().await;
+    // The harness's default limit: 64 MiB per object; the flood inflates to 56 MB.
+    let gateway = setup.start(Options::default()).await;
+    let uid = "1.2.826.0.1.3680043.10.1234.66.1.5";
+    let flood = element_flood(uid, 7_000_000);
+    assert!(flood.len() < 1 << 20, "{} compressed bytes", flood.len());
+    let limit = radraft_dicom_guard::MAX_ELEMENTS;
+
+    let refused = bounded(
+        "C-STORE",
+        c_store(gateway.dimse_port, uid, DEFLATED_LE, flood.clone()),
+    )
+    .await;
+    assert_eq!(refused.status, 0xA700, "{refused:?}");
+    assert!(
+        refused
+            .comment
+            .contains(&format!("more than {limit} elements")),
+        "{refused:?}"
+    );
+
+    let file = part10(&flood, uid, DEFLATED_LE);
+    let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
+    let warning = response.refused_one(0xA700, CT_IMAGE_STORAGE, uid);
+    assert!(warning.contains("too_many_elements"), "{warning}");
 
     assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
     assert!(setup.archived_files().is_empty());

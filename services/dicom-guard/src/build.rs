@@ -19,6 +19,7 @@ use dicom_parser::dataset::read::Error as TokenError;
 use crate::error::GuardError;
 use crate::meta::consumed;
 use crate::pixels::{Fragment, PixelLayout};
+use crate::read::Limits;
 
 /// One structure still open while tokens arrive.
 enum Open {
@@ -31,20 +32,38 @@ enum Open {
     },
 }
 
-/// Builds the data set from `tokens`. `max_depth` bounds the sequences open at once;
+/// Builds the data set from `tokens` within `limits`: `max_depth` bounds the sequences
+/// open at once, `max_elements` the elements, items and fragments read, and
 /// `pixel_delimiter_required` refuses encapsulated pixel data cut off by the end of input.
 pub(crate) fn object<I>(
     tokens: I,
-    max_depth: usize,
-    pixel_delimiter_required: bool,
+    limits: &Limits,
 ) -> Result<(InMemDicomObject, PixelLayout), GuardError>
 where
     I: Iterator<Item = Result<DataToken, TokenError>>,
 {
+    let (max_depth, pixel_delimiter_required) = (limits.max_depth, limits.pixel_delimiter_required);
+    let mut counted = 0_usize;
+    let max_elements = limits.max_elements;
     let mut tokens = tokens.map(|t| {
-        t.map_err(|source| GuardError::DataSet {
+        let token = t.map_err(|source| GuardError::DataSet {
             source: Box::new(source),
-        })
+        })?;
+        if matches!(
+            token,
+            DataToken::ElementHeader(_)
+                | DataToken::SequenceStart { .. }
+                | DataToken::ItemStart { .. }
+                | DataToken::PixelSequenceStart
+        ) {
+            counted += 1;
+            if counted > max_elements {
+                return Err(GuardError::TooManyElements {
+                    limit: max_elements,
+                });
+            }
+        }
+        Ok(token)
     });
     let mut stack = vec![Open::DataSet(Vec::new())];
     let mut depth = 0;

@@ -20,6 +20,10 @@ pub enum GuardError {
     /// dicom-rs's own tree code recursion: 100,000 levels in 3.6 MB overflowed a stack).
     #[error("sequences nested deeper than {limit} levels")]
     TooDeep { limit: usize },
+    /// More elements, items and fragments than the limit: each costs memory out of all
+    /// proportion to the bytes it took on the wire.
+    #[error("data set holds more than {limit} elements")]
+    TooManyElements { limit: usize },
     /// The input ended inside a sequence, an item or encapsulated pixel data.
     #[error("{what} {tag} ends without its delimiter")]
     Unterminated { what: &'static str, tag: Tag },

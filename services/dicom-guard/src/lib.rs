@@ -24,7 +24,8 @@ mod scan;
 pub use error::GuardError;
 pub use pixels::{PixelProblem, check_pixel_data};
 pub use read::{
-    Limits, MAX_INFLATED_BYTES, read_command, read_dataset, read_file, read_meta, read_part10,
+    Limits, MAX_ELEMENTS, MAX_INFLATED_BYTES, read_command, read_dataset, read_file, read_meta,
+    read_part10,
 };
 pub use rle::check_rle_headers;
 pub use scan::{Scanned, scan_dataset};

@@ -24,11 +24,21 @@ pub struct Limits {
     /// enhanced multi-frame image's functional groups: two); structured reports a few
     /// dozen at most.
     pub max_depth: usize,
+    /// The most elements, items and fragments one data set may hold, nested ones included.
+    /// Each costs the built object 112 bytes however few it took on the wire (an empty
+    /// element: 8): without a bound, a deflated C-STORE of about 1 MB inflating to the
+    /// gateway's 1 GiB limit of empty elements would be built as 15 GB.
+    pub max_elements: usize,
     /// Refuse encapsulated pixel data that the end of the input cuts off before its
     /// sequence delimiter (dicom-object accepts it as complete, so an object missing
     /// frames or its delimiter reads as whole).
     pub pixel_delimiter_required: bool,
 }
+
+/// An enhanced multi-frame object holds a few dozen elements per frame in its functional
+/// groups: this admits some fifteen thousand frames, and bounds the list the elements are
+/// built in at 56 MiB.
+pub const MAX_ELEMENTS: usize = 1 << 19;
 
 /// Twice the pixel bytes imaging's default size guard admits (2^28 16-bit samples).
 pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
@@ -40,6 +50,7 @@ impl Default for Limits {
         Self {
             max_inflated: MAX_INFLATED_BYTES,
             max_depth: 64,
+            max_elements: MAX_ELEMENTS,
             pixel_delimiter_required: false,
         }
     }

@@ -83,7 +83,7 @@ pub(crate) fn read_source<'r, R: Read + Seek + 'r>(
         bounded = bounded.skipping_pixel_data();
     }
     let tokens = DataSetReader::new(&mut bounded, Default::default());
-    let read = crate::build::object(tokens, limits.max_depth, limits.pixel_delimiter_required);
+    let read = crate::build::object(tokens, limits);
     if let Some(found) = bounded.overlong {
         return Err(overlong(found));
     }

@@ -243,3 +243,37 @@ fn unknown_transfer_syntaxes_and_truncated_values_are_errors_not_panics() {
         Err(GuardError::Meta { .. })
     ));
 }
+
+/// `count` empty elements of one private tag in explicit VR little endian: 8 bytes each on
+/// the wire, about a hundred in the built object.
+fn empty_elements(count: usize) -> Vec<u8> {
+    [0x09, 0x00, 0x10, 0x10, b'L', b'O', 0, 0].repeat(count)
+}
+
+fn deflated(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_flood_of_elements_is_refused_past_the_limit_plain_or_deflated() {
+    let limits = Limits {
+        max_elements: 1000,
+        ..Limits::default()
+    };
+    assert!(read_dataset(&empty_elements(1000), EXPLICIT_LE, &limits).is_ok());
+    let flood = deflated(&empty_elements(4_000_000));
+    assert!(flood.len() < 64 << 10, "{} bytes deflated", flood.len());
+    let default = Limits::default();
+    for (bytes, ts, limits) in [
+        (empty_elements(1001), EXPLICIT_LE, &limits),
+        (flood.clone(), DEFLATED, &limits),
+        (flood, DEFLATED, &default),
+    ] {
+        match read_dataset(&bytes, ts, limits) {
+            Err(GuardError::TooManyElements { limit }) => assert_eq!(limit, limits.max_elements),
+            other => panic!("expected TooManyElements, got {other:?}"),
+        }
+    }
+}

@@ -24,7 +24,7 @@ const MAX_INSTANCE_BYTES: u64 = 16 << 20;
 const MAX_ALLOCATION: usize = 64 << 20;
 
 /// What each finding must be answered with, by file name.
-const EXPECTED: [(&str, &[u16]); 7] = [
+const EXPECTED: [(&str, &[u16]); 8] = [
     // 343 bytes whose Pixel Data declares 4 GB: refused as the header is read.
     ("declared-length-4gb", &[0xC000]),
     // 32 KiB inflating to 32 MiB, past the limit: refused before it is parsed.
@@ -40,6 +40,8 @@ const EXPECTED: [(&str, &[u16]); 7] = [
     ("pixel-description-overflow", &[0xA900]),
     // A command set declaring 1 GB: unreadable, so no answer at all.
     ("command-declared-length", &[]),
+    // 17 kB inflating to 1.5 million empty elements: built whole, 168 MB in one list.
+    ("element-flood", &[0xA700]),
 ];
 
 /// The system allocator, recording the largest single request.

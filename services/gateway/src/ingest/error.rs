@@ -22,6 +22,9 @@ pub enum IngestError {
     },
     #[error("data set inflates to more than {limit} bytes")]
     InflatedTooLarge { limit: u64 },
+    /// More elements than any real object holds: refused before they cost the memory.
+    #[error("data set holds more than {limit} elements")]
+    TooManyElements { limit: usize },
     /// Nesting too deep, or a sequence or the encapsulated pixel data left open.
     #[error("{problem}")]
     Malformed { problem: String },
@@ -76,7 +79,9 @@ impl IngestError {
 
     pub fn dimse_status(&self) -> u16 {
         match self {
-            Self::TooLarge { .. } | Self::InflatedTooLarge { .. } => status::OUT_OF_RESOURCES,
+            Self::TooLarge { .. }
+            | Self::InflatedTooLarge { .. }
+            | Self::TooManyElements { .. } => status::OUT_OF_RESOURCES,
             Self::NotDicom { .. } | Self::DeclaredLength { .. } | Self::Malformed { .. } => {
                 status::CANNOT_UNDERSTAND
             }
@@ -106,6 +111,7 @@ impl IngestError {
             Self::NotDicom { .. } => "not_dicom",
             Self::DeclaredLength { .. } => "declared_length",
             Self::InflatedTooLarge { .. } => "inflated_too_large",
+            Self::TooManyElements { .. } => "too_many_elements",
             Self::Malformed { .. } => "malformed",
             Self::PixelData(_) => "pixel_data_mismatch",
             Self::MissingAttribute { .. } => "missing_attribute",
@@ -133,6 +139,7 @@ impl From<GuardError> for IngestError {
                 remaining,
             },
             GuardError::InflatedTooLarge { limit } => Self::InflatedTooLarge { limit },
+            GuardError::TooManyElements { limit } => Self::TooManyElements { limit },
             error @ (GuardError::TooDeep { .. }
             | GuardError::Unterminated { .. }
             | GuardError::Structure { .. }) => Self::Malformed {
