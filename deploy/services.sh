@@ -15,7 +15,7 @@ if ! rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; then
 fi
 # RabbitMQ 3.10 runs at-least-once dead lettering (our work and retry queues) through one
 # supervisor, rabbit_fifo_dlx_sup. A quorum queue deleted while another connection is
-# declaring it (reproduced: a declare and a delete of one new queue racing, within 200 tries)
+# declaring it (deploy/checks/rabbitmq_dlx_race.sh reproduces it on a node of its own)
 # kills its dead-letter worker during start-up; the restarted worker fails at once on the
 # missing queue and the loop exhausts the supervisor's restart intensity (raising it does
 # not help); from then on every new queue of ours is refused. So the tests never delete
