@@ -59,38 +59,35 @@ pub fn part10(dataset: &[u8], sop_instance: &str, transfer_syntax: &str) -> Vec<
     file
 }
 
-/// A deflated (PS3.5 A.5, raw deflate) data set: the identity, then an OB element of
-/// `inflated` zero bytes. Written in pieces, so the test process never holds it inflated.
-pub fn deflate_bomb(sop_instance: &str, inflated: u32) -> Vec<u8> {
+/// A deflated (PS3.5 A.5, raw deflate) data set: the identity, `header`, then `total`
+/// bytes repeating `pattern` (whose length `total` must be a multiple of). Written in
+/// pieces, so the test process never holds it inflated.
+fn deflated_identity(sop_instance: &str, header: &[u8], pattern: &[u8], total: usize) -> Vec<u8> {
     let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(&identity(sop_instance)).unwrap();
-    encoder
-        .write_all(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0])
-        .unwrap();
-    encoder.write_all(&inflated.to_le_bytes()).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    let mut left = inflated as usize;
+    encoder.write_all(header).unwrap();
+    let piece = pattern.repeat((1 << 20) / pattern.len());
+    let mut left = total;
     while left > 0 {
-        let n = left.min(zeros.len());
-        encoder.write_all(&zeros[..n]).unwrap();
+        let n = left.min(piece.len());
+        encoder.write_all(&piece[..n]).unwrap();
         left -= n;
     }
     encoder.finish().unwrap()
 }
 
+/// A deflated data set: the identity, then an OB element of `inflated` zero bytes.
+pub fn deflate_bomb(sop_instance: &str, inflated: u32) -> Vec<u8> {
+    let mut header = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
+    header.extend_from_slice(&inflated.to_le_bytes());
+    deflated_identity(sop_instance, &header, &[0], inflated as usize)
+}
+
 /// A deflated data set: the identity, then `count` empty private elements of 8 bytes
 /// each, which deflate about a thousandfold.
 pub fn element_flood(sop_instance: &str, count: usize) -> Vec<u8> {
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&identity(sop_instance)).unwrap();
-    let empties = [0x09, 0x00, 0x10, 0x10, b'L', b'O', 0, 0].repeat(1 << 16);
-    let mut left = count;
-    while left > 0 {
-        let n = left.min(1 << 16);
-        encoder.write_all(&empties[..n * 8]).unwrap();
-        left -= n;
-    }
-    encoder.finish().unwrap()
+    let empty = [0x09, 0x00, 0x10, 0x10, b'L', b'O', 0, 0];
+    deflated_identity(sop_instance, &[], &empty, count * empty.len())
 }
 
 /// An explicit VR little endian data set with `depth` sequences nested inside each other

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use radraft_e2e::dicom_file::{dataset_bytes, sha256_hex};
@@ -51,12 +52,17 @@ fn assert_archived_exactly(
     }
 }
 
-/// Archive files that are not an indexed object: temporaries and orphans.
-fn unindexed_files(setup: &Setup, index: &BTreeMap<String, (String, String)>) -> Vec<String> {
-    let indexed: BTreeSet<_> = index
+/// The archive files of the indexed objects.
+fn indexed_files(setup: &Setup, index: &BTreeMap<String, (String, String)>) -> BTreeSet<PathBuf> {
+    index
         .values()
         .map(|(key, _)| setup.archive_dir().join(key))
-        .collect();
+        .collect()
+}
+
+/// Archive files that are not an indexed object: temporaries and orphans.
+fn unindexed_files(setup: &Setup, index: &BTreeMap<String, (String, String)>) -> Vec<String> {
+    let indexed = indexed_files(setup, index);
     setup
         .archived_files()
         .into_iter()
@@ -168,11 +174,8 @@ async fn a_gateway_killed_mid_series_keeps_what_it_confirmed_and_the_study_settl
     );
     // A leftover can be an instance renamed into place whose index row the kill cut off:
     // its re-send (the same bytes, so the same key) takes it over. Any other was swept.
-    let kept: BTreeSet<String> = last
-        .values()
-        .map(|(key, _)| setup.archive_dir().join(key).display().to_string())
-        .collect();
-    if leftovers.iter().any(|file| !kept.contains(file)) {
+    let kept = indexed_files(&setup, &last);
+    if leftovers.iter().any(|file| !kept.contains(Path::new(file))) {
         assert!(
             gateway.log_text().contains("archive swept"),
             "{leftovers:?}"

@@ -4,7 +4,7 @@
 //! this test process) does not jump.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use radraft_e2e::gateway::{Options, SENDER_AE, Setup};
+use radraft_e2e::gateway::{Options, Running, SENDER_AE, Setup};
 use radraft_e2e::hostile::{
     DEFLATED_LE, HUGE_LENGTH, deflate_bomb, element_flood, huge_element_dataset, nested_sequences,
     part10, peak_rss,
@@ -47,6 +47,42 @@ async fn bounded<T>(what: &str, step: impl std::future::Future<Output = T>) -> T
     out
 }
 
+/// How both doors must refuse an object: its status, a part of the C-STORE's Error Comment
+/// and of the STOW-RS Warning.
+struct Refusal<'a> {
+    status: u16,
+    comment: &'a str,
+    warning: &'a str,
+}
+
+/// Sends `dataset` (in `ts`) by C-STORE, then as a Part 10 file by STOW-RS, each within
+/// [`MAX_GROWTH`] of peak memory: both must be refused as `expected`, and nothing stored.
+async fn refused_through_both_doors(
+    setup: &Setup,
+    gateway: &Running,
+    uid: &str,
+    ts: &'static str,
+    dataset: Vec<u8>,
+    expected: Refusal<'_>,
+) {
+    let Refusal {
+        status,
+        comment,
+        warning,
+    } = expected;
+    let file = part10(&dataset, uid, ts);
+    let refused = bounded("C-STORE", c_store(gateway.dimse_port, uid, ts, dataset)).await;
+    assert_eq!(refused.status, status, "{refused:?}");
+    assert!(refused.comment.contains(comment), "{refused:?}");
+
+    let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
+    let sent_back = response.refused_one(u64::from(status), CT_IMAGE_STORAGE, uid);
+    assert!(sent_back.contains(warning), "{sent_back}");
+
+    assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
+    assert!(setup.archived_files().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tiny_object_declaring_a_4_gb_element_is_refused_without_the_memory() {
     let _serial = SERIAL.lock().await;
@@ -58,25 +94,19 @@ async fn a_tiny_object_declaring_a_4_gb_element_is_refused_without_the_memory() 
     let body = stow::body(std::slice::from_ref(&file));
     assert!(body.len() < 1024, "a {} byte STOW body", body.len());
 
-    let refused = bounded(
-        "C-STORE",
-        c_store(gateway.dimse_port, uid, EXPLICIT_LE, dataset),
+    refused_through_both_doors(
+        &setup,
+        &gateway,
+        uid,
+        EXPLICIT_LE,
+        dataset,
+        Refusal {
+            status: 0xC000,
+            comment: &format!("declares {HUGE_LENGTH} bytes"),
+            warning: "declared_length",
+        },
     )
     .await;
-    assert_eq!(refused.status, 0xC000, "{refused:?}");
-    assert!(
-        refused
-            .comment
-            .contains(&format!("declares {HUGE_LENGTH} bytes")),
-        "{refused:?}"
-    );
-
-    let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
-    let warning = response.refused_one(0xC000, CT_IMAGE_STORAGE, uid);
-    assert!(warning.contains("declared_length"), "{warning}");
-
-    assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
-    assert!(setup.archived_files().is_empty());
     gateway.stop().await;
     setup.teardown().await;
 }
@@ -91,23 +121,19 @@ async fn a_deflate_bomb_is_refused_before_it_is_inflated_in_memory() {
     let bomb = deflate_bomb(uid, 512 << 20);
     assert!(bomb.len() < 1 << 20, "{} compressed bytes", bomb.len());
 
-    let refused = bounded(
-        "C-STORE",
-        c_store(gateway.dimse_port, uid, DEFLATED_LE, bomb.clone()),
+    refused_through_both_doors(
+        &setup,
+        &gateway,
+        uid,
+        DEFLATED_LE,
+        bomb,
+        Refusal {
+            status: 0xA700,
+            comment: "inflates to more than",
+            warning: "inflated_too_large",
+        },
     )
     .await;
-    assert_eq!(refused.status, 0xA700, "{refused:?}");
-    assert!(
-        refused.comment.contains("inflates to more than"),
-        "{refused:?}"
-    );
-
-    let file = part10(&bomb, uid, DEFLATED_LE);
-    let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
-    response.refused_one(0xA700, CT_IMAGE_STORAGE, uid);
-
-    assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
-    assert!(setup.archived_files().is_empty());
     gateway.stop().await;
     setup.teardown().await;
 }
@@ -125,26 +151,19 @@ async fn a_deflated_flood_of_empty_elements_is_refused_without_the_memory() {
     assert!(flood.len() < 1 << 20, "{} compressed bytes", flood.len());
     let limit = radraft_dicom_guard::MAX_ELEMENTS;
 
-    let refused = bounded(
-        "C-STORE",
-        c_store(gateway.dimse_port, uid, DEFLATED_LE, flood.clone()),
+    refused_through_both_doors(
+        &setup,
+        &gateway,
+        uid,
+        DEFLATED_LE,
+        flood,
+        Refusal {
+            status: 0xA700,
+            comment: &format!("more than {limit} elements"),
+            warning: "too_many_elements",
+        },
     )
     .await;
-    assert_eq!(refused.status, 0xA700, "{refused:?}");
-    assert!(
-        refused
-            .comment
-            .contains(&format!("more than {limit} elements")),
-        "{refused:?}"
-    );
-
-    let file = part10(&flood, uid, DEFLATED_LE);
-    let response = bounded("STOW-RS", stow::store(&gateway.stow_url(), &[file])).await;
-    let warning = response.refused_one(0xA700, CT_IMAGE_STORAGE, uid);
-    assert!(warning.contains("too_many_elements"), "{warning}");
-
-    assert_eq!(setup.count("SELECT count(*) FROM instances").await, 0);
-    assert!(setup.archived_files().is_empty());
     gateway.stop().await;
     setup.teardown().await;
 }

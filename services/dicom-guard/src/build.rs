@@ -42,9 +42,7 @@ pub(crate) fn object<I>(
 where
     I: Iterator<Item = Result<DataToken, TokenError>>,
 {
-    let (max_depth, pixel_delimiter_required) = (limits.max_depth, limits.pixel_delimiter_required);
     let mut counted = 0_usize;
-    let max_elements = limits.max_elements;
     let mut tokens = tokens.map(|t| {
         let token = t.map_err(|source| GuardError::DataSet {
             source: Box::new(source),
@@ -57,9 +55,9 @@ where
                 | DataToken::PixelSequenceStart
         ) {
             counted += 1;
-            if counted > max_elements {
+            if counted > limits.max_elements {
                 return Err(GuardError::TooManyElements {
-                    limit: max_elements,
+                    limit: limits.max_elements,
                 });
             }
         }
@@ -90,8 +88,10 @@ where
                 if !matches!(stack.last(), Some(Open::DataSet(_))) {
                     return Err(structure("sequence start"));
                 }
-                if depth >= max_depth {
-                    return Err(GuardError::TooDeep { limit: max_depth });
+                if depth >= limits.max_depth {
+                    return Err(GuardError::TooDeep {
+                        limit: limits.max_depth,
+                    });
                 }
                 depth += 1;
                 stack.push(Open::Sequence {
@@ -134,7 +134,7 @@ where
                 )?;
             }
             DataToken::PixelSequenceStart => {
-                let (value, found) = pixel_sequence(&mut tokens, pixel_delimiter_required)?;
+                let (value, found) = pixel_sequence(&mut tokens, limits.pixel_delimiter_required)?;
                 if stack.len() == 1 {
                     layout = found;
                 }
